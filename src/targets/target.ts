@@ -76,3 +76,32 @@ export interface Target {
   apply(account: Account, avatar: Avatar): Promise<Applied>;
   close(): Promise<void>;
 }
+
+/** A yargs-style option a target adds to the CLI (flags are namespaced by meaning, not by target). */
+export interface TargetOption {
+  readonly type: 'string' | 'number' | 'boolean' | 'array';
+  readonly describe: string;
+  readonly default?: unknown;
+}
+
+export interface TargetContext {
+  /** This run's id: goes into audit fields and ledger lines. */
+  readonly runId: string;
+  /** Where secrets come from: never argv. */
+  readonly env: NodeJS.ProcessEnv;
+  readonly log: import('../log.js').Logger;
+  /** --overwrite-user-changes, --retries, --max-rate, --max-bytes … as parsed by the CLI. */
+  readonly argv: Readonly<Record<string, unknown>>;
+}
+
+/** How a target plugs into the CLI: one per folder in src/targets/, listed in registry.ts. */
+export interface TargetFactory {
+  readonly name: string;
+  readonly describe: string;
+  readonly options: Readonly<Record<string, TargetOption>>;
+  /** Rows in flight to this target when --concurrency is not given. */
+  readonly defaultConcurrency: number;
+  /** Validate this target's flags (throw UsageError naming the flag) and build the target.
+   * Must not send anything: that is `open`'s job. */
+  create(context: TargetContext): Promise<Target>;
+}
