@@ -1,0 +1,109 @@
+// Delimiter detection. The header line decides: it is the one line we know the shape of, and
+// reading it first costs nothing because its bytes are replayed to the parser afterwards (stdin
+// cannot be rewound, so nothing read here may be lost).
+
+import { StringDecoder } from 'node:string_decoder';
+import { UsageError } from '../errors.js';
+
+/** Delimiters detected from the header, in the order that breaks ties. */
+export const DETECTED_DELIMITERS = [',', ';', '\t'] as const;
+
+/** A header line longer than this is not a header; detection works on what was read by then. */
+const MAX_PEEK_BYTES = 1024 * 1024;
+
+export interface Peeked {
+  /** Every chunk read from the source so far, untouched, to be fed to the parser first. */
+  chunks: Buffer[];
+  /** From the BOM: Excel's "Unicode text" export is UTF-16LE; everything else is read as UTF-8. */
+  encoding: 'utf8' | 'utf16le';
+  /** The first line that is not blank, decoded, without BOM or line break; undefined if none. */
+  firstLine: string | undefined;
+}
+
+/** The `--delimiter` value as a single character ("tab" and a typed `\t` mean a tab). */
+export function parseDelimiterOption(value: string): string {
+  const delimiter = value === 'tab' || value === '\\t' ? '\t' : value;
+  if (delimiter.length !== 1 || delimiter === '"' || delimiter === '\r' || delimiter === '\n') {
+    throw new UsageError(`--delimiter must be one character other than a quote or line break (e.g. "," ";" "tab"), got ${JSON.stringify(value)}`);
+  }
+  return delimiter;
+}
+
+/** The candidate seen most often outside quotes in the header line; a comma when none is. */
+export function detectDelimiter(headerLine: string): string {
+  const counts = new Map<string, number>(DETECTED_DELIMITERS.map((candidate) => [candidate, 0]));
+  let quoted = false;
+  for (const char of headerLine) {
+    if (char === '"') quoted = !quoted;
+    else if (!quoted && counts.has(char)) counts.set(char, counts.get(char)! + 1);
+  }
+  let best: string = ',';
+  let bestCount = 0;
+  for (const [candidate, count] of counts) {
+    if (count > bestCount) [best, bestCount] = [candidate, count];
+  }
+  return best;
+}
+
+/**
+ * Reads chunks until the first non-blank line is complete (a line break outside quotes), the
+ * source ends, or MAX_PEEK_BYTES were read. `onBytes` counts what was taken from the source.
+ */
+export async function peekFirstLine(
+  source: AsyncIterator<Buffer | string>,
+  onBytes: (bytes: number) => void,
+): Promise<Peeked> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  let decoder: StringDecoder | undefined;
+  let encoding: Peeked['encoding'] = 'utf8';
+  let text = '';
+  let scanned = 0;
+  let lineStart = 0;
+  let quoted = false;
+  let ended = false;
+
+  while (!ended && total < MAX_PEEK_BYTES) {
+    const next = await source.next();
+    if (next.done) {
+      ended = true;
+    } else {
+      const chunk = typeof next.value === 'string' ? Buffer.from(next.value) : next.value;
+      chunks.push(chunk);
+      total += chunk.length;
+      onBytes(chunk.length);
+    }
+    // The encoding is known from the BOM, so wait for enough bytes to see one.
+    if (decoder === undefined) {
+      if (total < 3 && !ended) continue;
+      const head = Buffer.concat(chunks);
+      encoding = head[0] === 0xff && head[1] === 0xfe ? 'utf16le' : 'utf8';
+      decoder = new StringDecoder(encoding);
+      text = decoder.write(head);
+    } else if (!next.done) {
+      text += decoder.write(chunks[chunks.length - 1]!);
+    }
+    if (ended) text += decoder.end();
+
+    for (; scanned < text.length; scanned++) {
+      const char = text[scanned];
+      if (char === '"') quoted = !quoted;
+      else if (!quoted && (char === '\n' || char === '\r')) {
+        const line = clean(text.slice(lineStart, scanned));
+        if (!isBlank(line)) return { chunks, encoding, firstLine: line };
+        lineStart = scanned + 1;
+      }
+    }
+  }
+  const rest = clean(text.slice(lineStart));
+  return { chunks, encoding, firstLine: isBlank(rest) ? undefined : rest };
+}
+
+/** Same idea as a blank record in csv.ts: nothing but spaces, delimiters and empty quotes. */
+function isBlank(line: string): boolean {
+  return /^[\s,;"]*$/.test(line);
+}
+
+function clean(line: string): string {
+  return line.replace(/^\uFEFF/, '');
+}

@@ -1,0 +1,151 @@
+// Where a row's image comes from: a file under --images-dir or an allowed http(s) URL. locate()
+// decides and refuses cheaply, before anything is read; readSource() reads, re-checking what may
+// have changed in between.
+
+import { constants } from 'node:fs';
+import { open, realpath, stat, type FileHandle } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { RowError } from '../errors.js';
+import { fetchImage } from './fetch.js';
+import { checkUrl, displayUrl } from './hosts.js';
+import { fileError, isInside, realpathAsFarAsExists } from './paths.js';
+
+export type SourceRef =
+  /** path: the real path (symlinks resolved), inside imagesDir; display: the cell as written. */
+  | { kind: 'file'; path: string; display: string }
+  /** display: the URL without credentials or query, fit for logs and the ledger. */
+  | { kind: 'url'; url: URL; display: string };
+
+export interface SourceOptions {
+  imagesDir: string;
+  /** `host` (any port) or `host:port`, case-insensitive. */
+  allowHosts: readonly string[];
+  /** For a whole URL fetch, redirects included. */
+  timeoutMs: number;
+  maxSourceBytes: number;
+}
+
+export async function locate(cell: string, options: SourceOptions): Promise<SourceRef> {
+  const text = cell.trim();
+  if (text === '') throw new RowError('missing_value', 'the image cell is empty');
+  return looksLikeUrl(text) ? locateUrl(text, options) : locateFile(text, options);
+}
+
+/**
+ * A scheme of two letters or more: "C:\photos\a.jpg" is a (Windows-style) path, and so is
+ * "jane:doe.jpg" unless a URL-looking "//" or a well-known scheme says otherwise.
+ */
+function looksLikeUrl(text: string): boolean {
+  return /^[a-z][a-z0-9+.-]+:\/\//i.test(text) || /^(https?|ftp|file|data|blob|javascript|mailto):/i.test(text);
+}
+
+function locateUrl(text: string, options: SourceOptions): SourceRef {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new RowError('url_not_allowed', `${JSON.stringify(text)} is not a valid URL`);
+  }
+  checkUrl(url, options.allowHosts, `${displayUrl(url)}: `);
+  return { kind: 'url', url, display: displayUrl(url) };
+}
+
+async function locateFile(text: string, options: SourceOptions): Promise<SourceRef> {
+  const base = resolve(options.imagesDir);
+  let realBase: string;
+  try {
+    realBase = await realpath(base);
+  } catch (error) {
+    throw fileError(error, `the images folder ${base}`);
+  }
+  let found: { real: string; exists: boolean };
+  try {
+    found = await realpathAsFarAsExists(resolve(base, text));
+  } catch (error) {
+    throw fileError(error, text);
+  }
+  // Outside is decided before existence, so nothing is said about files outside the folder.
+  if (!isInside(realBase, found.real)) {
+    throw new RowError('path_outside_images_dir', `${text} resolves to ${found.real}, outside the images folder ${realBase}`);
+  }
+  if (!found.exists) throw new RowError('file_not_found', `${text} does not exist (looked for ${found.real})`);
+  let info;
+  try {
+    info = await stat(found.real);
+  } catch (error) {
+    throw fileError(error, text);
+  }
+  if (!info.isFile()) throw notAFile(text, info);
+  if (info.size > options.maxSourceBytes) throw tooLarge(text, info.size, options.maxSourceBytes);
+  return { kind: 'file', path: found.real, display: text };
+}
+
+/** The cheap fingerprint (like rclone's size + mtime) for deciding whether a file changed. */
+export async function statSource(ref: SourceRef): Promise<{ size: number; mtimeMs: number; dev: number; ino: number } | undefined> {
+  if (ref.kind === 'url') return undefined;
+  try {
+    const { size, mtimeMs, dev, ino } = await stat(ref.path);
+    return { size, mtimeMs, dev, ino };
+  } catch (error) {
+    throw fileError(error, ref.display);
+  }
+}
+
+export async function readSource(ref: SourceRef, options: SourceOptions, signal?: AbortSignal): Promise<Buffer> {
+  signal?.throwIfAborted();
+  if (ref.kind === 'url') {
+    // Checked again: the ref may come from a run whose --allow-host list was different.
+    checkUrl(ref.url, options.allowHosts, `${ref.display}: `);
+    return fetchImage(ref.url, { allowHosts: options.allowHosts, timeoutMs: options.timeoutMs, maxBytes: options.maxSourceBytes }, signal);
+  }
+  let handle;
+  try {
+    // O_NOFOLLOW: the path was a real path when located; a link put in its place since then is
+    // refused, not followed. O_NONBLOCK: opening a FIFO must not wait for a writer forever.
+    handle = await open(ref.path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (error) {
+    throw fileError(error, ref.display);
+  }
+  try {
+    const info = await handle.stat();
+    if (!info.isFile()) throw notAFile(ref.display, info);
+    if (info.size > options.maxSourceBytes) throw tooLarge(ref.display, info.size, options.maxSourceBytes);
+    return await readCapped(handle, info.size, ref.display, options.maxSourceBytes, signal);
+  } catch (error) {
+    if (error instanceof RowError || signal?.aborted) throw error;
+    throw fileError(error, ref.display);
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Reads to the end, but never more than `max` bytes: the file may have grown since its stat. */
+async function readCapped(
+  handle: FileHandle,
+  size: number,
+  display: string,
+  max: number,
+  signal: AbortSignal | undefined,
+): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for (;;) {
+    signal?.throwIfAborted();
+    const want = Math.min(Math.max(size - total, 64 * 1024), max + 1 - total);
+    const { bytesRead, buffer } = await handle.read(Buffer.allocUnsafe(want), 0, want, null);
+    if (bytesRead === 0) break;
+    chunks.push(buffer.subarray(0, bytesRead));
+    total += bytesRead;
+    if (total > max) throw tooLarge(display, total, max);
+  }
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total);
+}
+
+function notAFile(display: string, info: { isDirectory(): boolean; isFIFO(): boolean; isSocket(): boolean }): RowError {
+  const what = info.isDirectory() ? 'a folder' : info.isFIFO() ? 'a named pipe' : info.isSocket() ? 'a socket' : 'not a regular file';
+  return new RowError('file_unreadable', `${display} is ${what}, not an image file`);
+}
+
+function tooLarge(display: string, size: number, max: number): RowError {
+  return new RowError('image_too_large', `${display} is ${size} bytes, more than --max-source-bytes (${max} bytes)`);
+}
