@@ -1,0 +1,54 @@
+// Dense per-entry storage for the compact tables, in fixed-size chunks rather than one array that
+// doubles: growing never copies, never holds old and new at once (a doubling array briefly needs
+// 1.5-3× its size, which is what a peak-RSS budget sees), and never leaves more than one chunk
+// unused.
+
+const CHUNK_BITS = 14;
+const CHUNK = 1 << CHUNK_BITS;
+const IN_CHUNK = CHUNK - 1;
+
+/** uint32 values by entry id; ids are handed out densely from 0. Unset ids read as 0. */
+export class Uint32Column {
+  private readonly chunks: Uint32Array[] = [];
+
+  get(id: number): number {
+    const chunk = this.chunks[id >>> CHUNK_BITS];
+    return chunk === undefined ? 0 : chunk[id & IN_CHUNK]!;
+  }
+
+  set(id: number, value: number): void {
+    const c = id >>> CHUNK_BITS;
+    while (this.chunks.length <= c) this.chunks.push(new Uint32Array(CHUNK));
+    this.chunks[c]![id & IN_CHUNK] = value;
+  }
+}
+
+/**
+ * Any JS number by entry id, at 4 bytes per entry while values are uint32 (every ledger under
+ * 4 GiB, every row number) and 8 once a chunk sees a value that is not: that chunk alone is
+ * widened to float64, which holds every number exactly. Unset ids read as 0.
+ */
+export class NumberColumn {
+  private readonly chunks: (Uint32Array | Float64Array)[] = [];
+
+  get(id: number): number {
+    const chunk = this.chunks[id >>> CHUNK_BITS];
+    return chunk === undefined ? 0 : chunk[id & IN_CHUNK]!;
+  }
+
+  set(id: number, value: number): void {
+    const c = id >>> CHUNK_BITS;
+    while (this.chunks.length <= c) this.chunks.push(new Uint32Array(CHUNK));
+    let chunk = this.chunks[c]!;
+    if (chunk.BYTES_PER_ELEMENT === 4 && !isUint32(value)) {
+      chunk = Float64Array.from(chunk);
+      this.chunks[c] = chunk;
+    }
+    chunk[id & IN_CHUNK] = value;
+  }
+}
+
+function isUint32(value: number): boolean {
+  // `>>> 0` maps -0 to 0, which would come back as a different number.
+  return value >>> 0 === value && (value !== 0 || 1 / value > 0);
+}

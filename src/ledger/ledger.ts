@@ -1,0 +1,265 @@
+import { open, stat, type FileHandle } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+
+import { UsageError } from '../errors.js';
+import { lineBatches } from './line-batches.js';
+import { isHeldRowLine, isRowLine, type HeldRowLine, type LedgerLine, type RowLine } from './lines.js';
+import { LockFile } from './lock.js';
+import { OffsetIndex } from './offset-index.js';
+import { scanRowKey, type RowKey } from './scan-line.js';
+
+export interface LedgerOptions {
+  /** Dry run: no lock, no writes, the file is left exactly as it is. */
+  readonly readOnly?: boolean;
+}
+
+/** What the ledger knows about one (target, user). */
+export interface LookupResult {
+  /** The latest row line: what happened last time. */
+  readonly latest?: RowLine;
+  /** The latest row line with `remote` set: what the target should still hold, as `remote`. */
+  readonly held?: HeldRowLine;
+}
+
+// fsync is for power loss (a killed process loses nothing the kernel already has), so it can be
+// occasional: every this many lines or this many ms, checked when a line is written, and on close.
+const SYNC_EVERY_LINES = 1000;
+const SYNC_EVERY_MS = 5000;
+/** Most lines fit; a longer one is read again with a bigger buffer. */
+const READ_BACK_BYTES = 2048;
+const NEWLINE = 0x0a;
+
+/**
+ * The append-only JSON Lines record of every row's outcome, and the index of it that answers
+ * "already done?". Opening streams the file once; the index keeps two byte offsets per
+ * (target, user) and lookups read those lines back, so memory stays flat with the ledger's size.
+ *
+ * Durability: each line is one write on a file opened for append, so a `kill -9` loses at most
+ * lines not yet written and can leave one torn last line. Readers ignore an unterminated last
+ * line; a writer first ends the file with '\n', so the torn fragment becomes a line of its own
+ * that every reader skips as unparseable (`damagedLines`) instead of corrupting the next line.
+ * Bytes are never removed.
+ */
+export class Ledger {
+  private rows = 0;
+  private damaged = 0;
+  private size: number;
+  private queue: Promise<void> = Promise.resolve();
+  private failure: unknown;
+  private closing: Promise<void> | undefined;
+  private linesSinceSync = 0;
+  private lastSync = Date.now();
+  private readonly index = new OffsetIndex();
+
+  private constructor(
+    readonly path: string,
+    readonly readOnly: boolean,
+    private readonly handle: FileHandle | undefined,
+    private readonly lock: LockFile | undefined,
+    size: number,
+  ) {
+    this.size = size;
+  }
+
+  /**
+   * Open (creating it unless read-only) and index the ledger at `path`, whose folder must exist.
+   * Throws UsageError when the folder is missing or another live process holds the lock.
+   */
+  static async open(path: string, options: LedgerOptions = {}): Promise<Ledger> {
+    const absolute = resolve(path);
+    await requireFolder(absolute);
+    const readOnly = options.readOnly === true;
+    const lock = readOnly ? undefined : await LockFile.acquire(`${absolute}.lock`, absolute);
+    let handle: FileHandle | undefined;
+    try {
+      handle = await openFile(absolute, readOnly);
+      let size = handle === undefined ? 0 : (await handle.stat()).size;
+      if (handle !== undefined && !readOnly) size = await endWithNewline(handle, size);
+      const ledger = new Ledger(absolute, readOnly, handle, lock, size);
+      await ledger.build();
+      return ledger;
+    } catch (error) {
+      await handle?.close().catch(() => undefined);
+      await lock?.release().catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /** Row lines in the index: those read at open plus those appended since. */
+  get rowsIndexed(): number {
+    return this.rows;
+  }
+
+  /** Complete lines that are not JSON, or row lines without a target and user: skipped. */
+  get damagedLines(): number {
+    return this.damaged;
+  }
+
+  /** Distinct (target, user) pairs with at least one row line. */
+  get keys(): number {
+    return this.index.size;
+  }
+
+  async lookup(target: string, user: string): Promise<LookupResult> {
+    this.assertOpen();
+    const offsets = this.index.find(target, user);
+    if (offsets === undefined) return {};
+    // A line that does not name this key (an index collision, a file changed behind our back) is
+    // treated as absent: the row is redone rather than wrongly skipped.
+    const latest = await this.rowAt(offsets.latest, target, user);
+    let line: RowLine | undefined;
+    if (offsets.held === offsets.latest) line = latest;
+    else if (offsets.held !== undefined) line = await this.rowAt(offsets.held, target, user);
+    // Without the hash and size it was written with, a remote cannot be checked: as if none.
+    const held = line !== undefined && isHeldRowLine(line) ? line : undefined;
+    return { ...(latest && { latest }), ...(held && { held }) };
+  }
+
+  /** Append one line; resolves once it is written. Lines are written in call order. */
+  append(line: LedgerLine): Promise<void> {
+    if (this.readOnly) return Promise.reject(new Error(`ledger ${this.path} is open read-only (dry run): nothing is written`));
+    try {
+      this.assertOpen();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    // Serialised now, so a line records the object as it was when appended.
+    const bytes = Buffer.from(JSON.stringify(line) + '\n', 'utf8');
+    const written = this.queue.then(() => this.write(bytes, line));
+    this.queue = written.catch(() => undefined);
+    return written;
+  }
+
+  /** Wait for pending lines, fsync, close the file and release the lock. Safe to call twice. */
+  close(): Promise<void> {
+    this.closing ??= this.shutdown();
+    return this.closing;
+  }
+
+  private async shutdown(): Promise<void> {
+    await this.queue;
+    try {
+      if (this.handle !== undefined && !this.readOnly && this.failure === undefined) await this.handle.datasync();
+    } finally {
+      try {
+        await this.handle?.close();
+      } finally {
+        await this.lock?.release();
+      }
+    }
+  }
+
+  private async write(bytes: Buffer, line: LedgerLine): Promise<void> {
+    if (this.failure !== undefined) {
+      throw new Error(`ledger ${this.path}: an earlier write failed, so no more lines are written`, { cause: this.failure });
+    }
+    const handle = this.handle!;
+    // We hold the lock, so we are the only writer and the line lands where the file ends now.
+    const offset = this.size;
+    try {
+      // Position null: O_APPEND puts every write at the end. A short write (a full disk) is
+      // continued, and if the process dies in between, the line is torn like any other.
+      for (let done = 0; done < bytes.length; ) done += (await handle.write(bytes, done, bytes.length - done, null)).bytesWritten;
+      this.size += bytes.length;
+      if (line.type === 'row') this.remember(line.target, line.user, offset, typeof line.remote === 'string');
+      if (++this.linesSinceSync >= SYNC_EVERY_LINES || Date.now() - this.lastSync >= SYNC_EVERY_MS) {
+        await handle.datasync();
+        this.linesSinceSync = 0;
+        this.lastSync = Date.now();
+      }
+    } catch (error) {
+      // After a failed or partial write the file may end mid-line: refuse to glue more onto it.
+      this.failure = error;
+      throw error;
+    }
+  }
+
+  private async build(): Promise<void> {
+    if (this.handle === undefined) return;
+    const key: RowKey = { type: undefined, target: undefined, user: undefined, remote: false };
+    for await (const { texts, offsets } of lineBatches(this.handle, this.size)) {
+      for (let i = 0; i < texts.length; i++) this.indexLine(texts[i]!, offsets[i]!, key);
+    }
+  }
+
+  private indexLine(text: string, offset: number, key: RowKey): void {
+    if (scanRowKey(text, key)) {
+      if (key.type !== 'row') return;
+      if (key.target === undefined || key.user === undefined) this.damaged++;
+      else this.remember(key.target, key.user, offset, key.remote);
+      return;
+    }
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      this.damaged++;
+      return;
+    }
+    if (isRowLine(value)) this.remember(value.target, value.user, offset, typeof value.remote === 'string');
+    // Run lines and types from newer versions are not ours to judge; anything else is damage.
+    else if (typeof value !== 'object' || value === null || Array.isArray(value) || (value as { type?: unknown }).type === 'row') this.damaged++;
+  }
+
+  private remember(target: string, user: string, offset: number, holdsRemote: boolean): void {
+    this.index.record(target, user, offset, holdsRemote);
+    this.rows++;
+  }
+
+  /** The row line at `offset` if it is one for (target, user). */
+  private async rowAt(offset: number, target: string, user: string): Promise<RowLine | undefined> {
+    const text = await this.lineAt(offset);
+    if (text === undefined) return undefined;
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      return undefined;
+    }
+    return isRowLine(value) && value.target === target && value.user === user ? value : undefined;
+  }
+
+  private async lineAt(offset: number): Promise<string | undefined> {
+    for (let length = READ_BACK_BYTES; ; length *= 4) {
+      const buffer = Buffer.allocUnsafe(length);
+      const { bytesRead } = await this.handle!.read(buffer, 0, length, offset);
+      const end = buffer.subarray(0, bytesRead).indexOf(NEWLINE);
+      if (end >= 0) return buffer.toString('utf8', 0, end);
+      if (bytesRead < length) return undefined; // no complete line there any more
+    }
+  }
+
+  private assertOpen(): void {
+    if (this.closing !== undefined) throw new Error(`ledger ${this.path} is closed`);
+  }
+}
+
+async function requireFolder(path: string): Promise<void> {
+  const folder = dirname(path);
+  const info = await stat(folder).catch(() => undefined);
+  if (info === undefined || !info.isDirectory()) throw new UsageError(`ledger ${path}: folder ${folder} does not exist`);
+}
+
+/** Read-only and missing: undefined, an empty ledger. */
+async function openFile(path: string, readOnly: boolean): Promise<FileHandle | undefined> {
+  try {
+    return await open(path, readOnly ? 'r' : 'a+');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (readOnly && code === 'ENOENT') return undefined;
+    if (code === 'EISDIR' || code === 'EACCES' || code === 'EPERM') {
+      throw new UsageError(`ledger ${path} cannot be opened ${readOnly ? 'for reading' : 'for appending'}: ${code}`);
+    }
+    throw error;
+  }
+}
+
+/** Make sure the next line starts a line of its own (after a torn one); returns the new size. */
+async function endWithNewline(handle: FileHandle, size: number): Promise<number> {
+  if (size === 0) return 0;
+  const last = Buffer.alloc(1);
+  await handle.read(last, 0, 1, size - 1);
+  if (last[0] === NEWLINE) return size;
+  await handle.write('\n', null);
+  return size + 1;
+}

@@ -1,0 +1,90 @@
+// The two kinds of ledger line. Field names are part of the on-disk format: add fields, never
+// rename or repurpose one (old ledgers must keep resuming). Fields are writable because the
+// pipeline fills a line in as the row progresses.
+
+/** The first line of every run: what was asked for. */
+export interface RunLine {
+  type: 'run';
+  /** This run's id; every row line of the run repeats it. */
+  run: string;
+  /** avatar-import's version. */
+  version: string;
+  /** ISO 8601. */
+  started: string;
+  /** The options in effect, as the CLI resolved them. Never secrets. */
+  options: Readonly<Record<string, unknown>>;
+}
+
+export type RowStatus = 'ok' | 'skipped' | 'failed';
+
+export interface RowLineError {
+  /** A stable code from ROW_CODES (src/errors.ts), or a target's own. */
+  code: string;
+  message: string;
+  /** The failure was transient (retries ran out): the next run tries the row again. */
+  retryable?: boolean;
+}
+
+/**
+ * One row's outcome. The index relies on one rule: a row line with `remote` set says "after this
+ * row, the target holds `outputSha256` (of `bytes` bytes) as `remote`". So `ok` lines set all
+ * three, a `skipped` line that found the avatar still in place copies them forward, and a line that
+ * left the target unknown or untouched leaves `remote` out.
+ */
+export interface RowLine {
+  type: 'row';
+  /** ISO 8601, when the row finished. */
+  ts: string;
+  run: string;
+  /** CSV record number (1 = first record after the header). */
+  row: number;
+  /** Line in the CSV file where the record starts, when it differs from what `row` suggests. */
+  line?: number;
+  /** The user as the CSV named them (after templating). */
+  user: string;
+  /** `Target.id`: a row is only "done" for the same target. */
+  target: string;
+  /** The image cell as given (path or URL). */
+  source: string;
+  sourceSize?: number;
+  sourceMtimeMs?: number;
+  sourceSha256?: string;
+  /** The normalisation settings (size, quality, crop, background, byte cap …) in a canonical
+   * string form chosen by the pipeline: compared for equality only. */
+  settings: string;
+  outputSha256?: string;
+  bytes?: number;
+  edge?: number;
+  quality?: number;
+  status: RowStatus;
+  /** Why a row was skipped (`unchanged`, `dry_run` …). */
+  reason?: string;
+  error?: RowLineError;
+  /** See the rule above: the target's reference to what it holds (`Applied.remote`). */
+  remote?: string;
+  /** `Applied.stamp`. */
+  stamp?: number;
+  /** The avatar the user had before this row changed it (`Applied.previous`), for rollback. */
+  previous?: string;
+}
+
+export type LedgerLine = RunLine | RowLine;
+
+/** A row line that says what the target holds: usable as the target's `Prior`. */
+export type HeldRowLine = RowLine & { remote: string; outputSha256: string; bytes: number };
+
+/** A parsed JSON value that is a row line the index can use (a key to file it under). */
+export function isRowLine(value: unknown): value is RowLine {
+  if (typeof value !== 'object' || value === null) return false;
+  const line = value as Record<string, unknown>;
+  return line.type === 'row' && typeof line.target === 'string' && typeof line.user === 'string';
+}
+
+export function isRunLine(value: unknown): value is RunLine {
+  return typeof value === 'object' && value !== null && (value as Record<string, unknown>).type === 'run';
+}
+
+/** Whether the line says what the target holds (the rule on RowLine) completely enough to use. */
+export function isHeldRowLine(line: RowLine): line is HeldRowLine {
+  return typeof line.remote === 'string' && typeof line.outputSha256 === 'string' && typeof line.bytes === 'number';
+}
