@@ -47,6 +47,7 @@ export const ROW_CODES = {
   verify_failed: { heals: false, what: 'the target did not hold what was written when read back' },
   target_error: { heals: false, what: 'the target refused the request for another reason (see message)' },
   retries_exhausted: { heals: true, what: 'transient failures (5xx, resets, timeouts) outlasted --retries' },
+  internal_error: { heals: true, what: 'a bug in avatar-import: please report it with the ledger line' },
 } as const;
 
 export type RowCode = keyof typeof ROW_CODES;

@@ -1,0 +1,249 @@
+import { createHash } from 'node:crypto';
+import pLimit from 'p-limit';
+import { AvatarError, RowError, heals, isAvatarError } from '../errors.js';
+import type { NormaliseOptions } from '../image/normalise.js';
+import { normalise } from '../image/normalise.js';
+import type { CsvInput, CsvProblem, CsvRecord } from '../input/csv.js';
+import type { SourceOptions, SourceRef } from '../input/source.js';
+import { locate, readSource, statSource } from '../input/source.js';
+import { CompactTable } from '../ledger/compact-table.js';
+import type { Ledger } from '../ledger/ledger.js';
+import type { RowLine } from '../ledger/lines.js';
+import type { Account, Avatar, Target } from '../targets/target.js';
+import { Lru } from './lru.js';
+
+// The only place that knows the order of the stages. A row's life:
+//   user + duplicate check (in CSV order) → locate and stat the source → what the ledger says →
+//   resolve on the target → skip if nothing changed → read → normalise → apply → one ledger line.
+// Every way out of a row ends in exactly one ledger line, except a fatal error, which ends the
+// run instead (the row is simply not done, and the next run picks it up).
+
+export interface RunConfig {
+  readonly runId: string;
+  readonly csv: CsvInput;
+  /** The row's user as the target knows it; throws RowError (missing_value, invalid_user_id). */
+  readonly userOf: (fields: Record<string, string>) => string;
+  readonly imageColumn: string;
+  readonly source: SourceOptions;
+  readonly normalise: NormaliseOptions;
+  /** settingsKey(normalise): rows done with other settings are redone. */
+  readonly settings: string;
+  readonly target: Target;
+  readonly ledger: Ledger;
+  readonly dryRun: boolean;
+  readonly force: boolean;
+  readonly retryFailed: boolean;
+  readonly checksum: boolean;
+  readonly overwriteUserChanges: boolean;
+  /** Images decoded/encoded at once. */
+  readonly jobs: number;
+  /** Rows in flight to the target. */
+  readonly concurrency: number;
+  /** Aborted on Ctrl-C: stop taking rows, finish the ones in flight. */
+  readonly signal: AbortSignal;
+  readonly redact: (text: string) => string;
+  readonly onRow: (line: RowLine) => void;
+}
+
+export interface RunResult {
+  /** Set when a fatal error ended the run early (exit 3). */
+  readonly fatal?: AvatarError;
+  readonly interrupted: boolean;
+  /** Source images actually read, and their bytes: a nightly run of unchanged rows reads none. */
+  readonly imagesRead: number;
+  readonly imageBytesRead: number;
+}
+
+type RowInput = Omit<RowLine, 'status'>;
+
+export async function run(config: RunConfig): Promise<RunResult> {
+  const { target, ledger } = config;
+  const cpu = pLimit(config.jobs);
+  const net = pLimit(config.concurrency);
+  // Rows admitted but not finished. Enough to keep both the decoders and the target busy while
+  // the CSV stream stays paused, so memory does not depend on the CSV's length.
+  const windowSize = config.jobs * 2 + config.concurrency;
+  const seen = new CompactTable();
+  // Identical source bytes in one run are normalised once (a shared placeholder photo); the
+  // fingerprint cache lets repeats of the same file skip even the read.
+  const avatars = new Lru<string, Promise<Avatar>>(16);
+  const digests = new Lru<string, string>(4096);
+
+  let fatal: AvatarError | undefined;
+  let imagesRead = 0;
+  let imageBytesRead = 0;
+  let inFlight = 0;
+  let wake: (() => void) | undefined;
+  const tasks = new Set<Promise<void>>();
+
+  const emit = async (line: RowLine): Promise<void> => {
+    if (!config.dryRun) await ledger.append(line);
+    config.onRow(line);
+  };
+
+  const fail = (base: RowInput, error: unknown): Promise<void> => {
+    const known = isAvatarError(error);
+    const code = known ? error.code : 'internal_error';
+    const message = config.redact(error instanceof Error ? error.message : String(error));
+    const retryable = !known || error.kind !== 'row' || heals(code);
+    return emit({ ...base, status: 'failed', error: { code, message, ...(retryable ? { retryable: true } : {}) } });
+  };
+
+  const processRow = async (record: CsvRecord, user: string): Promise<void> => {
+    const cell = record.fields[config.imageColumn] ?? '';
+    // The cell as given until it resolves, so a failed line still says what was asked for.
+    const base: RowInput = {
+      type: 'row', ts: '', run: config.runId, row: record.row, line: record.line, user,
+      target: target.id, source: cell, settings: config.settings,
+    };
+    const stamp = (line: RowLine): RowLine => ({ ...line, ts: new Date().toISOString() });
+    try {
+      const ref = await locate(cell, config.source);
+      base.source = sourceId(ref);
+      const fingerprint = await statSource(ref);
+      if (fingerprint) Object.assign(base, { sourceSize: fingerprint.size, sourceMtimeMs: fingerprint.mtimeMs });
+      const fpKey = fingerprint && `${base.source}\0${fingerprint.dev}:${fingerprint.ino}:${fingerprint.size}:${fingerprint.mtimeMs}`;
+
+      let bytes: Buffer | undefined;
+      const read = async (): Promise<Buffer> => {
+        if (bytes) return bytes;
+        const loaded = await readSource(ref, config.source, config.signal);
+        imagesRead++;
+        imageBytesRead += loaded.length;
+        bytes = loaded;
+        return loaded;
+      };
+      const digest = async (): Promise<string> => {
+        if (base.sourceSha256) return base.sourceSha256;
+        const cached = !config.checksum && fpKey ? digests.get(fpKey) : undefined;
+        base.sourceSha256 = cached ?? createHash('sha256').update(await read()).digest('hex');
+        if (fpKey) digests.set(fpKey, base.sourceSha256);
+        return base.sourceSha256;
+      };
+      // Cheap first (same file, size and mtime, like rclone), content only when those differ.
+      const unchanged = async (line: RowLine | undefined): Promise<boolean> => {
+        if (!line || line.source !== base.source || line.settings !== config.settings) return false;
+        // Millisecond precision: copy and restore tools often keep no more, and a sub-ms
+        // difference alone must not make 100 000 files look changed.
+        const sameTime = line.sourceMtimeMs !== undefined && fingerprint !== undefined && Math.trunc(line.sourceMtimeMs) === Math.trunc(fingerprint.mtimeMs);
+        if (!config.checksum && fingerprint && line.sourceSize === fingerprint.size && sameTime) {
+          if (line.sourceSha256) base.sourceSha256 = line.sourceSha256;
+          return true;
+        }
+        return line.sourceSha256 !== undefined && (await digest()) === line.sourceSha256;
+      };
+
+      const found = await ledger.lookup(target.id, user);
+      // A duplicate row's failure describes that run's CSV, not this user's state.
+      const latest = found.latest?.error?.code === 'duplicate_user' ? undefined : found.latest;
+      const held = found.held;
+
+      if (!config.force && !config.retryFailed && latest?.status === 'failed' && latest.error && !heals(latest.error.code) && (await unchanged(latest))) {
+        return await emit(stamp({ ...base, status: 'failed', reason: 'unchanged_since_failure', error: latest.error }));
+      }
+
+      const account: Account = await net(() => target.resolve(user, held));
+      const stillOurs = held?.remote !== undefined && account.current === held.remote;
+      const skip = (reason?: string): Promise<void> =>
+        emit(stamp({
+          ...base,
+          status: 'skipped',
+          ...(reason ? { reason } : {}),
+          ...(held && stillOurs ? carried(held) : {}),
+        }));
+
+      if (target.guardsUserChanges && held && !stillOurs && !config.overwriteUserChanges) {
+        return await skip('changed_by_user');
+      }
+      if (!config.force && stillOurs && (await unchanged(held))) return await skip();
+
+      const sha = await digest();
+      let avatar = avatars.get(sha);
+      if (!avatar) {
+        const input = await read();
+        avatar = cpu(() => normalise(input, config.normalise));
+        avatars.set(sha, avatar);
+        avatar.catch(() => avatars.delete(sha));
+      }
+      const output = await avatar;
+      bytes = undefined; // the source is not needed past this point: let it go while we upload
+      const produced = { outputSha256: output.sha256, bytes: output.jpeg.length, edge: output.edge, quality: output.quality };
+
+      if (!config.force && stillOurs && output.sha256 === held.outputSha256) return await skip();
+      if (config.dryRun) return await emit(stamp({ ...base, ...produced, status: 'ok', reason: 'dry_run' }));
+
+      const applied = await net(() => target.apply(account, output));
+      await emit(stamp({
+        ...base, ...produced, status: 'ok', remote: applied.remote,
+        ...(applied.stamp === undefined ? {} : { stamp: applied.stamp }),
+        ...(applied.previous === undefined ? {} : { previous: applied.previous }),
+      }));
+    } catch (error) {
+      if (isAvatarError(error) && error.kind === 'fatal') throw error;
+      await fail(stamp({ ...base, status: 'failed' }), error);
+    }
+  };
+
+  const admit = (record: CsvRecord | CsvProblem): Promise<void> => {
+    if ('error' in record) {
+      return fail({ type: 'row', ts: new Date().toISOString(), run: config.runId, row: record.row, line: record.line, user: '', target: target.id, source: '', settings: config.settings }, record.error);
+    }
+    let user: string;
+    try {
+      user = config.userOf(record.fields);
+    } catch (error) {
+      return fail({ type: 'row', ts: new Date().toISOString(), run: config.runId, row: record.row, line: record.line, user: '', target: target.id, source: record.fields[config.imageColumn] ?? '', settings: config.settings }, error);
+    }
+    // Decided here, in CSV order, so the first row of a user always wins whatever finishes first.
+    const canonical = target.canonical ? target.canonical(user) : user;
+    const kept = seen.get(canonical);
+    if (kept !== undefined) {
+      return fail(
+        { type: 'row', ts: new Date().toISOString(), run: config.runId, row: record.row, line: record.line, user, target: target.id, source: record.fields[config.imageColumn] ?? '', settings: config.settings },
+        new RowError('duplicate_user', `${user} already appears on row ${kept}; that row is kept and this one ignored`),
+      );
+    }
+    seen.set(canonical, record.row);
+    return processRow(record, user);
+  };
+
+  try {
+    for await (const record of config.csv.records) {
+      while (inFlight >= windowSize && !fatal) await new Promise<void>((resolve) => (wake = resolve));
+      if (fatal || config.signal.aborted) break;
+      inFlight++;
+      const task: Promise<void> = admit(record)
+        .catch((error: unknown) => {
+          if (isAvatarError(error) && error.kind === 'fatal') fatal ??= error;
+          else throw error;
+        })
+        .finally(() => {
+          inFlight--;
+          tasks.delete(task);
+          const resume = wake;
+          wake = undefined;
+          resume?.();
+        });
+      tasks.add(task);
+    }
+  } finally {
+    await Promise.all(tasks);
+  }
+  return { ...(fatal ? { fatal } : {}), interrupted: config.signal.aborted && !fatal, imagesRead, imageBytesRead };
+}
+
+/** How the ledger names a source. A URL may carry credentials or a signed query: the ledger gets
+ * the redacted form plus a digest of the full URL, so a changed query still reads as a change. */
+function sourceId(ref: SourceRef): string {
+  if (ref.kind === 'file') return ref.path;
+  if (ref.display === ref.url.href) return ref.display;
+  return `${ref.display}#${createHash('sha256').update(ref.url.href).digest('hex').slice(0, 16)}`;
+}
+
+/** What a skipped row copies forward from the line that recorded the target's state. */
+function carried(held: RowLine): Partial<RowLine> {
+  const keys = ['outputSha256', 'bytes', 'edge', 'quality', 'remote', 'stamp'] as const;
+  const out: Partial<Record<(typeof keys)[number], unknown>> = {};
+  for (const key of keys) if (held[key] !== undefined) out[key] = held[key];
+  return out as Partial<RowLine>;
+}

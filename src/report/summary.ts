@@ -1,0 +1,37 @@
+import { formatBytes, formatDuration } from './format.js';
+import type { Tally } from './tally.js';
+
+export interface SummaryContext {
+  readonly ledgerPath: string | undefined;
+  readonly dryRun: boolean;
+  readonly fatal?: { code: string; message: string };
+  readonly interrupted: boolean;
+  readonly imagesRead?: number;
+  readonly imageBytesRead?: number;
+}
+
+/** The end-of-run report: counts, the commonest error codes with a row to look at, the ledger. */
+export function summarise(tally: Tally, context: SummaryContext, now = Date.now()): string {
+  const seconds = (now - tally.started) / 1000;
+  const lines: string[] = [];
+  const verb = context.dryRun ? 'would be' : '';
+  lines.push(
+    `${context.dryRun ? 'dry run: ' : ''}${tally.done} rows in ${formatDuration(seconds)}` +
+      ` (${(tally.done / Math.max(seconds, 0.001)).toFixed(1)} rows/s):` +
+      ` ${tally.ok} ${verb ? `${verb} ` : ''}ok, ${tally.skipped} skipped${tally.changedByUser ? ` (${tally.changedByUser} changed by the user)` : ''}, ${tally.failed} failed`,
+  );
+  if (context.imagesRead !== undefined) lines.push(`images read: ${context.imagesRead} (${formatBytes(context.imageBytesRead ?? 0)})`);
+  const top = tally.topCodes();
+  if (top.length > 0) {
+    lines.push('failures by code:');
+    for (const { code, count, sample } of top) lines.push(`  ${code.padEnd(28)} ${String(count).padStart(7)}  e.g. row ${sample.row}${sample.user ? ` (${sample.user})` : ''}`);
+    if (tally.codes.size > top.length) lines.push(`  … and ${tally.codes.size - top.length} more codes`);
+    lines.push('first failures:');
+    for (const line of [...tally.firstFailures].sort((a, b) => a.row - b.row)) lines.push(`  row ${line.row}${line.user ? ` ${line.user}` : ''}: ${line.error?.code}: ${line.error?.message}`);
+  }
+  if (context.fatal) lines.push(`aborted: ${context.fatal.code}: ${context.fatal.message} — rows not done are picked up by the next run`);
+  if (context.interrupted) lines.push('interrupted: rows in flight were finished and recorded; run the same command again to go on');
+  if (context.ledgerPath) lines.push(`ledger: ${context.ledgerPath}`);
+  else if (context.dryRun) lines.push('ledger: not written (dry run)');
+  return lines.join('\n');
+}

@@ -1,0 +1,49 @@
+import type { RowLine } from '../ledger/lines.js';
+
+// Counts kept while rows finish: what progress shows and what the summary reports. Bounded: error
+// codes are a short fixed list, and only the first few failures are kept in full.
+
+const KEPT_FAILURES = 10;
+
+export interface CodeCount {
+  readonly code: string;
+  count: number;
+  /** The first row that failed with it, so the operator has one to look at. */
+  sample: { readonly row: number; readonly user: string };
+}
+
+export class Tally {
+  ok = 0;
+  skipped = 0;
+  failed = 0;
+  changedByUser = 0;
+  readonly codes = new Map<string, CodeCount>();
+  readonly firstFailures: RowLine[] = [];
+  readonly started = Date.now();
+
+  get done(): number {
+    return this.ok + this.skipped + this.failed;
+  }
+
+  add(line: RowLine): void {
+    if (line.status === 'ok') this.ok++;
+    else if (line.status === 'skipped') {
+      this.skipped++;
+      if (line.reason === 'changed_by_user') this.changedByUser++;
+    } else {
+      this.failed++;
+      const code = line.error?.code ?? 'unknown';
+      const entry = this.codes.get(code);
+      if (entry) {
+        entry.count++;
+        // Rows finish out of order: keep the earliest row as the example.
+        if (line.row < entry.sample.row) entry.sample = { row: line.row, user: line.user };
+      } else this.codes.set(code, { code, count: 1, sample: { row: line.row, user: line.user } });
+      if (this.firstFailures.length < KEPT_FAILURES) this.firstFailures.push(line);
+    }
+  }
+
+  topCodes(n = 5): CodeCount[] {
+    return [...this.codes.values()].sort((a, b) => b.count - a.count || a.code.localeCompare(b.code)).slice(0, n);
+  }
+}

@@ -1,0 +1,99 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { RowError } from '../../errors.js';
+import type { Account, Applied, Avatar, Prior, Target, TargetLimits } from '../target.js';
+import { fileNameFor } from './filename.js';
+
+// The embedded target: `<out>/<file name for user>.jpg`, written atomically (temp file in the
+// same folder, then rename) so a reader or a crash never sees half an avatar.
+
+const TEMP_PREFIX = '.avatar-import-';
+
+export interface DirOptions {
+  out: string;
+  /** Verify held files by content (sha256) instead of size + mtime. */
+  checksum: boolean;
+}
+
+export class DirTarget implements Target {
+  readonly name = 'dir';
+  readonly id: string;
+  readonly guardsUserChanges = false;
+  limits: TargetLimits = {};
+  readonly #out: string;
+  readonly #checksum: boolean;
+
+  constructor(options: DirOptions) {
+    this.#out = resolve(options.out);
+    this.#checksum = options.checksum;
+    this.id = `dir:${this.#out}`;
+  }
+
+  pathFor(user: string): string {
+    return join(this.#out, `${fileNameFor(user)}.jpg`);
+  }
+
+  async open(): Promise<void> {
+    await mkdir(this.#out, { recursive: true });
+    await this.#removeStaleTemps();
+  }
+
+  async resolve(user: string, prior: Prior | undefined): Promise<Account> {
+    const path = this.pathFor(user);
+    let info;
+    try {
+      info = await stat(path);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { user };
+      throw error;
+    }
+    // rclone's cheap check: same size and mtime as when we wrote it means it is still ours.
+    if (!this.#checksum && prior?.remote && info.size === prior.bytes && Math.trunc(info.mtimeMs) === prior.stamp) {
+      return { user, current: prior.remote };
+    }
+    return { user, current: createHash('sha256').update(await readFile(path)).digest('hex') };
+  }
+
+  async apply(account: Account, avatar: Avatar): Promise<Applied> {
+    const path = this.pathFor(account.user);
+    const temp = join(this.#out, `${TEMP_PREFIX}${process.pid}-${randomBytes(6).toString('hex')}.tmp`);
+    const handle = await open(temp, 'wx', 0o644);
+    try {
+      await handle.writeFile(avatar.jpeg);
+    } finally {
+      await handle.close();
+    }
+    try {
+      await rename(temp, path);
+    } catch (error) {
+      await unlink(temp).catch(() => undefined);
+      throw new RowError('target_error', `could not write ${path}: ${(error as Error).message}`, { cause: error });
+    }
+    const written = await stat(path);
+    return {
+      remote: avatar.sha256,
+      stamp: Math.trunc(written.mtimeMs),
+      ...(account.current === undefined ? {} : { previous: account.current }),
+    };
+  }
+
+  async close(): Promise<void> {}
+
+  /** Temp files left by a killed run: removed when the process that wrote them is gone. */
+  async #removeStaleTemps(): Promise<void> {
+    for (const entry of await readdir(this.#out)) {
+      const match = entry.startsWith(TEMP_PREFIX) ? /^\.avatar-import-(\d+)-[0-9a-f]+\.tmp$/.exec(entry) : null;
+      if (match && !isAlive(Number(match[1]))) await unlink(join(this.#out, entry)).catch(() => undefined);
+    }
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

@@ -1,0 +1,22 @@
+import { parseBytes } from '../../src/cli/bytes.js';
+import { UsageError } from '../../src/errors.js';
+
+describe('--max-bytes and other sizes', () => {
+  test.each([
+    ['1048576', 1048576],
+    ['500k', 512_000],
+    ['500K', 512_000],
+    ['5MiB', 5 * 1024 * 1024],
+    ['1.5M', 1.5 * 1024 * 1024],
+    ['2MB', 2_000_000],
+    ['300kB', 300_000],
+    ['1GiB', 1024 ** 3],
+  ])('%s is %d bytes', (text, bytes) => {
+    expect(parseBytes('max-bytes', text)).toBe(bytes);
+  });
+
+  test.each(['', 'lots', '-5', '5 parsecs', '0'])('%j is refused with a message naming the option', (text) => {
+    expect(() => parseBytes('max-bytes', text)).toThrow(UsageError);
+    expect(() => parseBytes('max-bytes', text)).toThrow(/--max-bytes/);
+  });
+});

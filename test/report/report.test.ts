@@ -1,0 +1,56 @@
+import { formatDuration } from '../../src/report/format.js';
+import { Progress } from '../../src/report/progress.js';
+import { summarise } from '../../src/report/summary.js';
+import { Tally } from '../../src/report/tally.js';
+import type { RowLine } from '../../src/ledger/lines.js';
+
+const line = (row: number, status: RowLine['status'], extra: Partial<RowLine> = {}): RowLine =>
+  ({ type: 'row', ts: '', run: 'r', row, user: `u${row}`, target: 'dir:/x', source: '', settings: 's', status, ...extra }) as RowLine;
+
+function tallyOf(lines: RowLine[]): Tally {
+  const tally = new Tally();
+  lines.forEach((l) => tally.add(l));
+  return tally;
+}
+
+describe('summary', () => {
+  test('counts, the top error codes with a sample row, and the ledger path', () => {
+    const tally = tallyOf([
+      line(1, 'ok'),
+      line(2, 'skipped'),
+      line(3, 'failed', { error: { code: 'file_not_found', message: 'gone' } }),
+      line(4, 'failed', { error: { code: 'file_not_found', message: 'gone too' } }),
+      line(5, 'failed', { error: { code: 'unsupported_image', message: 'bad' } }),
+    ]);
+    const text = summarise(tally, { ledgerPath: '/data/people.ledger.jsonl', dryRun: false, interrupted: false }, tally.started + 2000);
+    expect(text).toMatch(/5 rows in 2s .*1 ok, 1 skipped, 3 failed/);
+    expect(text).toMatch(/file_not_found\s+2\s+e\.g\. row 3 \(u3\)/);
+    expect(text).toMatch(/unsupported_image\s+1\s+e\.g\. row 5/);
+    expect(text.indexOf('file_not_found')).toBeLessThan(text.indexOf('unsupported_image'));
+    expect(text).toContain('ledger: /data/people.ledger.jsonl');
+  });
+
+  test('an aborted run says why and that the next run goes on', () => {
+    const text = summarise(new Tally(), { ledgerPath: '/l', dryRun: false, interrupted: false, fatal: { code: 'bad_token', message: 'token refused' } });
+    expect(text).toMatch(/aborted: bad_token: token refused .*next run/);
+  });
+
+  test('users who changed their own avatar are counted apart', () => {
+    const tally = tallyOf([line(1, 'skipped', { reason: 'changed_by_user' }), line(2, 'skipped')]);
+    expect(summarise(tally, { ledgerPath: '/l', dryRun: false, interrupted: false })).toMatch(/2 skipped \(1 changed by the user\)/);
+  });
+});
+
+describe('progress', () => {
+  test('shows done/total, rate, ETA and the counts', () => {
+    const tally = tallyOf([line(1, 'ok'), line(2, 'failed', { error: { code: 'x', message: 'y' } })]);
+    const progress = new Progress({ stream: process.stderr, tally, total: () => 10, live: false });
+    expect(progress.line(tally.started + 1000)).toBe('2/10  2.0 rows/s  ETA 4s  ok 1  skipped 0  failed 1');
+  });
+
+  test('durations read like a clock', () => {
+    expect(formatDuration(59)).toBe('59s');
+    expect(formatDuration(61)).toBe('1m01s');
+    expect(formatDuration(3720)).toBe('1h02m');
+  });
+});
