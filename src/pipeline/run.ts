@@ -123,9 +123,9 @@ export async function run(config: RunConfig): Promise<RunResult> {
       // Cheap first (same file, size and mtime, like rclone), content only when those differ.
       const unchanged = async (line: RowLine | undefined): Promise<boolean> => {
         if (!line || line.source !== base.source || line.settings !== config.settings) return false;
-        // Millisecond precision: copy and restore tools often keep no more, and a sub-ms
-        // difference alone must not make 100 000 files look changed.
-        const sameTime = line.sourceMtimeMs !== undefined && fingerprint !== undefined && Math.trunc(line.sourceMtimeMs) === Math.trunc(fingerprint.mtimeMs);
+        // A 1 ms modify window (rclone's idea): copy and restore tools keep milliseconds at best,
+        // and setting a time goes through a double that can land just under the boundary.
+        const sameTime = line.sourceMtimeMs !== undefined && fingerprint !== undefined && Math.abs(line.sourceMtimeMs - fingerprint.mtimeMs) < 1;
         if (!config.checksum && fingerprint && line.sourceSize === fingerprint.size && sameTime) {
           if (line.sourceSha256) base.sourceSha256 = line.sourceSha256;
           return true;

@@ -49,7 +49,7 @@ export class DirTarget implements Target {
       throw error;
     }
     // rclone's cheap check: same size and mtime as when we wrote it means it is still ours.
-    if (!this.#checksum && prior?.remote && info.size === prior.bytes && Math.trunc(info.mtimeMs) === prior.stamp) {
+    if (!this.#checksum && prior?.remote && info.size === prior.bytes && prior.stamp !== undefined && Math.abs(info.mtimeMs - prior.stamp) < 1) {
       return { user, current: prior.remote };
     }
     return { user, current: createHash('sha256').update(await readFile(path)).digest('hex') };
