@@ -1,0 +1,252 @@
+// One pacer per target, shared by every worker (rclone's lib/pacer). All calls to a target go
+// through `call`, which is the only place that waits, retries or gives up:
+//   - 'retry' (5xx, reset, read timeout): exponential backoff with full jitter, at most `retries`
+//     re-sends, then RowError('retries_exhausted') so the row fails as retryable;
+//   - 'retry-after' (429): the WHOLE target pauses until the server's time, then the call is
+//     re-sent: a rate limit is about the client, not about one request;
+//   - 'unknown' (a write that may have landed): re-sent like 'retry' if the caller said it is
+//     idempotent, otherwise handed back so the caller can read the remote state first;
+//   - 'fatal': every waiting and future call fails with it, in-flight requests are aborted;
+//   - 'row' and anything unclassified: handed back untouched.
+// Calls in flight follow AIMD: halved on congestion (429/5xx), +1 after a window of successes.
+import { AvatarError, RowError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { realClock, type Clock } from './clock.js';
+
+/** How late a --max-rate slot may be taken and still count as on schedule. */
+const SCHEDULE_SLACK_MS = 50;
+
+export interface PacerOptions {
+  /** Names the target in messages. */
+  readonly name: string;
+  /** Upper bound for calls in flight (the AIMD window never exceeds it). */
+  readonly concurrency: number;
+  /** Re-sends after transient failures before a call gives up. */
+  readonly retries: number;
+  /** Requests per second for the whole target; unlimited when absent. */
+  readonly maxRate?: number;
+  /** First backoff ceiling; doubled per retry up to `maxBackoffMs`. */
+  readonly minBackoffMs?: number;
+  readonly maxBackoffMs?: number;
+  /** Re-sends after 429s before a call gives up (a server that never lets go). */
+  readonly maxRateLimitWaits?: number;
+  /** A Retry-After longer than this is shortened to it (then asked again). */
+  readonly maxPauseMs?: number;
+  readonly signal?: AbortSignal;
+  readonly clock?: Clock;
+  /** In [0, 1): the jitter source. */
+  readonly random?: () => number;
+  readonly log?: Logger;
+}
+
+export interface CallOptions {
+  /** Re-sending after an ambiguous failure cannot do harm. Default true. */
+  readonly idempotent?: boolean;
+}
+
+export interface PacerStats {
+  /** Current AIMD window. */
+  readonly limit: number;
+  readonly inFlight: number;
+  /** Attempts started (first sends and re-sends). */
+  readonly attempts: number;
+  readonly retries: number;
+  readonly rateLimited: number;
+  /** Times the window was halved. */
+  readonly decreases: number;
+  readonly maxInFlightSeen: number;
+}
+
+interface Waiter {
+  resolve(): void;
+  reject(error: unknown): void;
+}
+
+export class Pacer {
+  readonly #options: Required<Omit<PacerOptions, 'maxRate' | 'signal' | 'log'>> & Pick<PacerOptions, 'maxRate' | 'log'>;
+  readonly #controller = new AbortController();
+  readonly #queue: Waiter[] = [];
+  #limit: number;
+  #inFlight = 0;
+  #pausedUntil = -Infinity;
+  #nextStart = -Infinity;
+  /** Bumped on every decrease: an attempt started before it does not decrease again, so one
+   * burst of failures costs one halving, not one per failed call. */
+  #generation = 0;
+  #streak = 0;
+  #stats = { attempts: 0, retries: 0, rateLimited: 0, decreases: 0, maxInFlightSeen: 0 };
+
+  constructor(options: PacerOptions) {
+    if (!(options.concurrency >= 1)) throw new RangeError(`pacer ${options.name}: concurrency must be >= 1`);
+    this.#options = {
+      minBackoffMs: 250,
+      maxBackoffMs: 30_000,
+      maxRateLimitWaits: 20,
+      maxPauseMs: 15 * 60_000,
+      clock: realClock,
+      random: Math.random,
+      ...options,
+    };
+    this.#limit = options.concurrency;
+    const outer = options.signal;
+    if (outer) {
+      if (outer.aborted) this.#controller.abort(outer.reason);
+      else outer.addEventListener('abort', () => this.stop(outer.reason), { once: true });
+    }
+  }
+
+  /** Aborted when the pacer stops (a fatal error, or the caller's signal): pass it to requests. */
+  get signal(): AbortSignal {
+    return this.#controller.signal;
+  }
+
+  get stats(): PacerStats {
+    return { ...this.#stats, limit: this.#limit, inFlight: this.#inFlight };
+  }
+
+  /** Stop everyone: waiting and future calls fail with `reason`. */
+  stop(reason: unknown): void {
+    if (this.#controller.signal.aborted) return;
+    this.#controller.abort(reason);
+    for (const waiter of this.#queue.splice(0)) waiter.reject(reason);
+  }
+
+  async call<T>(fn: (signal: AbortSignal) => Promise<T>, options: CallOptions = {}): Promise<T> {
+    try {
+      return await this.#call(fn, options);
+    } catch (error) {
+      // Whatever was interrupted by the stop (a sleep, a request) reports why we stopped.
+      throw this.signal.aborted ? this.signal.reason : error;
+    }
+  }
+
+  async #call<T>(fn: (signal: AbortSignal) => Promise<T>, options: CallOptions): Promise<T> {
+    const idempotent = options.idempotent ?? true;
+    let retries = 0;
+    let waits = 0;
+    for (;;) {
+      const outcome = await this.#attempt(fn);
+      if (outcome.ok) return outcome.value;
+      const { error, generation } = outcome;
+      if (!(error instanceof AvatarError)) throw error;
+
+      if (error.kind === 'fatal') throw error;
+      if (error.kind === 'retry-after') {
+        this.#stats.rateLimited++;
+        this.#congested(generation);
+        const pause = Math.min(error.retryAfterMs ?? 0, this.#options.maxPauseMs);
+        this.#pausedUntil = Math.max(this.#pausedUntil, this.#options.clock.now() + pause);
+        // Long pauses are worth telling the operator about: the run looks stalled otherwise.
+        this.#options.log?.[pause >= 5_000 ? 'info' : 'debug'](`${this.#options.name}: rate limited by the server, all requests wait ${(pause / 1000).toFixed(1)} s`);
+        if (++waits > this.#options.maxRateLimitWaits) {
+          throw new RowError('retries_exhausted', `${this.#options.name}: still rate limited after ${waits} waits: ${error.message}`);
+        }
+        continue;
+      }
+      if (error.kind === 'retry' || (error.kind === 'unknown' && idempotent)) {
+        this.#congested(generation);
+        if (++retries > this.#options.retries) {
+          throw new RowError('retries_exhausted', `${this.#options.name}: gave up after ${retries} attempts: ${error.message}`);
+        }
+        this.#stats.retries++;
+        await this.#options.clock.sleep(this.#backoff(retries), this.signal);
+        continue;
+      }
+      throw error;
+    }
+  }
+
+  async #attempt<T>(fn: (signal: AbortSignal) => Promise<T>): Promise<{ ok: true; value: T } | { ok: false; error: unknown; generation: number }> {
+    await this.#acquire();
+    try {
+      await this.#awaitTurn();
+      const generation = this.#generation;
+      this.#stats.attempts++;
+      try {
+        const value = await fn(this.signal);
+        this.#succeeded();
+        return { ok: true, value };
+      } catch (error) {
+        // Stop before this slot is released, so no queued call slips through after a fatal.
+        if (error instanceof AvatarError && error.kind === 'fatal') this.stop(error);
+        return { ok: false, error, generation };
+      }
+    } finally {
+      this.#release();
+    }
+  }
+
+  /** A slot in the AIMD window. */
+  #acquire(): Promise<void> {
+    this.signal.throwIfAborted();
+    if (this.#inFlight < this.#limit) {
+      this.#take();
+      return Promise.resolve();
+    }
+    return new Promise((resolve, reject) => this.#queue.push({ resolve, reject }));
+  }
+
+  #take(): void {
+    this.#inFlight++;
+    this.#stats.maxInFlightSeen = Math.max(this.#stats.maxInFlightSeen, this.#inFlight);
+  }
+
+  #release(): void {
+    this.#inFlight--;
+    this.#drain();
+  }
+
+  #drain(): void {
+    while (this.#queue.length > 0 && this.#inFlight < this.#limit) {
+      this.#take();
+      this.#queue.shift()!.resolve();
+    }
+  }
+
+  /** Wait out a target-wide pause and the --max-rate spacing. Both can move while we sleep
+   * (another worker hit a 429, another worker took the next rate slot), hence the loop. */
+  async #awaitTurn(): Promise<void> {
+    const { clock, maxRate } = this.#options;
+    for (;;) {
+      const now = clock.now();
+      const at = Math.max(this.#pausedUntil, this.#nextStart);
+      if (at <= now) {
+        // Slots follow a schedule rather than "now + interval", so that timers firing late on a
+        // busy machine do not lower the rate (the missed slots are caught up); after an idle
+        // spell longer than SCHEDULE_SLACK_MS the schedule restarts instead of bursting.
+        if (maxRate) {
+          const interval = 1000 / maxRate;
+          const onSchedule = now - this.#nextStart < Math.max(interval, SCHEDULE_SLACK_MS);
+          this.#nextStart = (onSchedule ? this.#nextStart : now) + interval;
+        }
+        return;
+      }
+      await clock.sleep(at - now, this.signal);
+    }
+  }
+
+  #congested(generation: number): void {
+    this.#streak = 0;
+    if (generation !== this.#generation) return;
+    this.#generation++;
+    if (this.#limit > 1) {
+      this.#limit = Math.max(1, Math.floor(this.#limit / 2));
+      this.#stats.decreases++;
+      this.#options.log?.debug(`${this.#options.name}: congestion, ${this.#limit} calls in flight at most`);
+    }
+  }
+
+  #succeeded(): void {
+    if (this.#limit >= this.#options.concurrency) return;
+    if (++this.#streak < this.#limit) return;
+    this.#streak = 0;
+    this.#limit++;
+    this.#drain();
+  }
+
+  /** Full jitter (AWS architecture blog): uniform in [0, ceiling), the ceiling doubling per retry. */
+  #backoff(retry: number): number {
+    const { minBackoffMs, maxBackoffMs, random } = this.#options;
+    return Math.floor(random() * Math.min(maxBackoffMs, minBackoffMs * 2 ** (retry - 1)));
+  }
+}

@@ -1,0 +1,160 @@
+// Matrix (Synapse) as a Target: find users through the admin API, upload the JPEG to the media
+// repository, set it with the client profile PUT. Never the admin v2 PUT: it creates the account
+// when the user does not exist (contract notes §2.1, seed 000).
+import { AvatarError, FatalError, RowError } from '../../errors.js';
+import type { Logger } from '../../log.js';
+import type { Clock } from '../../net/clock.js';
+import { createEndpoint } from '../../net/endpoint.js';
+import { createHttp, type Timeouts } from '../../net/http.js';
+import { Pacer, type PacerOptions } from '../../net/pacer.js';
+import type { Account, Applied, Avatar, Prior, Target, TargetLimits } from '../target.js';
+import { SynapseApi } from './api.js';
+import { Directory } from './directory.js';
+import { matrixPolicy } from './errors.js';
+import type { MatrixConfig } from './options.js';
+import { parseUserId } from './user-id.js';
+
+/** What tests and benchmarks may change; the CLI uses the defaults. */
+export interface MatrixDeps {
+  readonly log: Logger;
+  readonly clock?: Clock;
+  readonly random?: () => number;
+  readonly timeouts?: Timeouts;
+  readonly pacing?: Pick<PacerOptions, 'minBackoffMs' | 'maxBackoffMs' | 'maxRateLimitWaits' | 'maxPauseMs'>;
+  /** Accounts per list-accounts request. */
+  readonly pageSize?: number;
+}
+
+interface Session {
+  readonly api: SynapseApi;
+  readonly pacer: Pacer;
+  readonly directory: Directory;
+  /** The homeserver's server_name (from whoami): only its users can be changed. */
+  readonly serverName: string;
+}
+
+export class MatrixTarget implements Target {
+  readonly name = 'matrix';
+  readonly id: string;
+  readonly guardsUserChanges = true;
+  limits: TargetLimits = {};
+  /** Synapse's version, known after open(). */
+  serverVersion?: string;
+  #session?: Session;
+  /** sha256 → mxc: identical avatars within a run are uploaded once. */
+  #uploads = new Map<string, Promise<string>>();
+
+  constructor(private readonly config: MatrixConfig, private readonly deps: MatrixDeps) {
+    this.id = `matrix:${config.homeserver}`;
+  }
+
+  /** The pacer's counters (calls in flight, retries, 429s): for progress and benchmarks. */
+  get pacer(): Pacer | undefined {
+    return this.#session?.pacer;
+  }
+
+  async open(signal: AbortSignal): Promise<void> {
+    const { config, deps } = this;
+    const pacer = new Pacer({
+      name: 'matrix',
+      concurrency: config.concurrency,
+      retries: config.retries,
+      signal,
+      log: deps.log,
+      ...(config.maxRate ? { maxRate: config.maxRate } : {}),
+      ...(deps.clock ? { clock: deps.clock } : {}),
+      ...(deps.random ? { random: deps.random } : {}),
+      ...deps.pacing,
+    });
+    const http = createHttp({ baseUrl: config.homeserver, log: deps.log, bearer: () => config.token, ...(deps.timeouts ? { timeouts: deps.timeouts } : {}) });
+    const api = new SynapseApi(createEndpoint({ http, pacer, policy: matrixPolicy, log: deps.log }));
+
+    this.serverVersion = await startup(
+      api.serverVersion(),
+      `${config.homeserver} does not answer as Synapse with its admin API (/_synapse/admin must be routed to Synapse at this URL)`,
+    );
+    const me = await startup(api.whoami(), `${config.homeserver}: cannot check the access token`);
+    await startup(api.account(me), `${config.homeserver}: cannot check that ${me} is a server admin`).catch((error: unknown) => {
+      if (error instanceof FatalError && error.code === 'not_admin') {
+        throw new FatalError('not_admin', `the access token belongs to ${me}, which is not a server admin on ${config.homeserver}; the import needs an admin's token`);
+      }
+      throw error;
+    });
+    const maxBytes = await startup(api.uploadSizeLimit(), `${config.homeserver}: cannot read the media config`);
+    this.limits = maxBytes === undefined ? {} : { maxBytes };
+    this.#session = { api, pacer, directory: new Directory(api, deps.pageSize), serverName: me.slice(me.indexOf(':') + 1) };
+  }
+
+  async resolve(user: string, _prior: Prior | undefined): Promise<Account> {
+    const { directory, serverName } = this.#open();
+    const id = parseUserId(user);
+    if ('error' in id) throw new RowError('invalid_user_id', `${user} ${id.error}`);
+    if (id.serverName !== serverName) {
+      throw new RowError('invalid_user_id', `${user} is not on this homeserver (${serverName}); only its own users can be changed`);
+    }
+    const account = await directory.lookup(user);
+    if (!account) throw new RowError('user_not_found', `${user} does not exist on ${serverName}`);
+    if (account.deactivated || account.erased) {
+      throw new RowError('user_deactivated', `${user} is ${account.erased ? 'erased' : 'deactivated'}; left untouched`);
+    }
+    return { user, ...(account.avatarUrl ? { current: account.avatarUrl } : {}) };
+  }
+
+  async apply(account: Account, avatar: Avatar): Promise<Applied> {
+    const { directory } = this.#open();
+    const mxc = await this.#uploadOnce(avatar);
+    await this.#setAvatar(account.user, mxc);
+    directory.remember(account.user, mxc);
+    return { remote: mxc, ...(account.current ? { previous: account.current } : {}) };
+  }
+
+  async close(): Promise<void> {
+    this.#session?.pacer.stop(new Error('the matrix target is closed'));
+    this.#session = undefined;
+  }
+
+  #open(): Session {
+    if (!this.#session) throw new Error('matrix target: open() must succeed before resolve() or apply()');
+    return this.#session;
+  }
+
+  #uploadOnce(avatar: Avatar): Promise<string> {
+    let pending = this.#uploads.get(avatar.sha256);
+    if (!pending) {
+      const upload = this.#open().api.upload(avatar.jpeg, `avatar-${avatar.sha256.slice(0, 16)}.jpg`);
+      pending = upload;
+      this.#uploads.set(avatar.sha256, upload);
+      // A failed upload is not remembered: the next row with these bytes tries again.
+      upload.catch(() => {
+        if (this.#uploads.get(avatar.sha256) === upload) this.#uploads.delete(avatar.sha256);
+      });
+    }
+    return pending;
+  }
+
+  /** A 429 here may come after the write (§4.3): the pacer re-sends the same mxc, which is
+   * idempotent. A timeout may also hide a write, so the profile is read back before deciding. */
+  async #setAvatar(user: string, mxc: string): Promise<void> {
+    const { api } = this.#open();
+    try {
+      await api.setAvatar(user, mxc, { idempotent: false });
+    } catch (error) {
+      if (!(error instanceof AvatarError) || error.kind !== 'unknown') throw error;
+      const now = await api.account(user);
+      if (now?.avatarUrl === mxc) return;
+      await api.setAvatar(user, mxc, { idempotent: true });
+    }
+  }
+}
+
+/** Before the first row anything short of success ends the run: exit 3, with what failed. */
+async function startup<T>(step: Promise<T>, context: string): Promise<T> {
+  try {
+    return await step;
+  } catch (error) {
+    if (error instanceof AvatarError && error.kind !== 'fatal') {
+      throw new FatalError('target_unavailable', `${context}: ${error.message}`);
+    }
+    throw error;
+  }
+}
