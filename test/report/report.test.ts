@@ -1,3 +1,4 @@
+import { jest } from '@jest/globals';
 import { formatDuration } from '../../src/report/format.js';
 import { Progress } from '../../src/report/progress.js';
 import { summarise } from '../../src/report/summary.js';
@@ -52,5 +53,41 @@ describe('progress', () => {
     expect(formatDuration(59)).toBe('59s');
     expect(formatDuration(61)).toBe('1m01s');
     expect(formatDuration(3720)).toBe('1h02m');
+  });
+});
+
+describe('progress off a terminal', () => {
+  afterEach(() => jest.useRealTimers());
+
+  test('writes one plain line every 10 s and nothing in between', () => {
+    jest.useFakeTimers();
+    const written: string[] = [];
+    const stream = { isTTY: false, write: (text: string) => written.push(text) } as unknown as NodeJS.WriteStream;
+    const tally = tallyOf([line(1, 'ok')]);
+    const progress = new Progress({ stream, tally, total: () => undefined });
+    progress.start();
+
+    jest.advanceTimersByTime(9_999);
+    expect(written).toEqual([]);
+    jest.advanceTimersByTime(1);
+    expect(written).toHaveLength(1);
+    expect(written[0]).toMatch(/^progress: 1 .*ok 1 {2}skipped 0 {2}failed 0\n$/);
+    jest.advanceTimersByTime(10_000);
+    expect(written).toHaveLength(2);
+    progress.stop();
+    jest.advanceTimersByTime(30_000);
+    expect(written).toHaveLength(2);
+  });
+
+  test('on a terminal redraws one line in place', () => {
+    jest.useFakeTimers();
+    const written: string[] = [];
+    const stream = { isTTY: true, write: (text: string) => written.push(text) } as unknown as NodeJS.WriteStream;
+    const progress = new Progress({ stream, tally: new Tally(), total: () => 5 });
+    progress.start();
+    jest.advanceTimersByTime(1_000);
+    expect(written.length).toBeGreaterThan(1);
+    for (const text of written) expect(text).toMatch(/^\r\x1b\[K0\/5 /);
+    progress.stop();
   });
 });
