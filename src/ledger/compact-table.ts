@@ -3,9 +3,9 @@ import { FingerprintSlots } from './fingerprint-slots.js';
 import { fingerprint } from './hash.js';
 
 /**
- * A string → number map for millions of keys at flat memory: about 18-24 bytes a key (12-16 while
- * values are uint32) where a `Map<string, number>` costs 80-100 plus the key strings, which it
- * must keep.
+ * A string → number map for millions of keys at flat memory: 18-24 bytes a key while values are
+ * uint32 (row numbers), 22-28 otherwise, where a `Map<string, number>` costs 80-100 plus the key
+ * strings, which it must keep. A million row numbers: 20 MB measured.
  *
  * The price: keys are not stored, only a 64-bit fingerprint of each, so two keys whose
  * fingerprints collide share an entry. With n keys that happens with probability about

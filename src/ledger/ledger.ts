@@ -69,7 +69,7 @@ export class Ledger {
     const absolute = resolve(path);
     await requireFolder(absolute);
     const readOnly = options.readOnly === true;
-    const lock = readOnly ? undefined : await LockFile.acquire(`${absolute}.lock`, absolute);
+    const lock = readOnly ? undefined : await LockFile.acquire(`${absolute}.lock`, absolute).catch(explainLockFailure(absolute));
     let handle: FileHandle | undefined;
     try {
       handle = await openFile(absolute, readOnly);
@@ -238,6 +238,17 @@ async function requireFolder(path: string): Promise<void> {
   const folder = dirname(path);
   const info = await stat(folder).catch(() => undefined);
   if (info === undefined || !info.isDirectory()) throw new UsageError(`ledger ${path}: folder ${folder} does not exist`);
+}
+
+/** A folder the ledger cannot be written in is the caller's to fix, not a crash. */
+function explainLockFailure(path: string): (error: unknown) => never {
+  return (error) => {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
+      throw new UsageError(`ledger ${path}: cannot create its lock file in ${dirname(path)} (${code})`);
+    }
+    throw error;
+  };
 }
 
 /** Read-only and missing: undefined, an empty ledger. */

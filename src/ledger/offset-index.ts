@@ -12,7 +12,8 @@ export interface RowOffsets {
 
 /**
  * (target, user) → two byte offsets, as numbers only: the lines themselves stay on disk and are
- * read back on lookup. A fingerprint collision (odds on CompactTable) makes two keys share offsets;
+ * read back on lookup. 22-28 bytes a key while the ledger is under 4 GiB (24 MB measured for a
+ * million keys). A fingerprint collision (odds on CompactTable) makes two keys share offsets;
  * the ledger verifies every line it reads back, so a collision costs a redone row, never a wrong
  * skip.
  */

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 
@@ -19,6 +19,14 @@ afterEach(async () => {
   for (const running of children) running.process.kill('SIGKILL');
   await Promise.all([...children].map((running) => running.exited));
 });
+
+/** Start hold-lock children, and once all have loaded, tell them all to open at once. */
+async function holders(path: string, count: number): Promise<Child[]> {
+  const started = Array.from({ length: count }, () => child('hold-lock', [path]));
+  for (const holder of started) expect(await holder.line()).toBe('started');
+  for (const holder of started) holder.process.stdin!.write('open\n');
+  return started;
+}
 
 /** The pid of a process that has exited: nothing answers to it any more. */
 async function deadPid(): Promise<number> {
@@ -53,15 +61,15 @@ describe('ledger lock', () => {
   test('a ledger held by another live process is refused until that process closes it', () =>
     withTempDir(async (dir) => {
       const path = join(dir, 'l.jsonl');
-      const holder = child('hold-lock', [path]);
-      expect(await holder.line()).toBe('locked');
+      const [holder] = await holders(path, 1);
+      expect(await holder!.line()).toBe('locked');
 
       const opening = Ledger.open(path, {});
       await expect(opening).rejects.toBeInstanceOf(UsageError);
-      await expect(opening).rejects.toThrow(`process ${holder.pid}`);
+      await expect(opening).rejects.toThrow(`process ${holder!.pid}`);
 
-      holder.process.stdin!.end();
-      expect((await holder.exited).code).toBe(0);
+      holder!.process.stdin!.end();
+      expect((await holder!.exited).code).toBe(0);
       await (await Ledger.open(path, {})).close();
     }));
 
@@ -80,13 +88,14 @@ describe('ledger lock', () => {
     withTempDir(async (dir) => {
       const path = join(dir, 'l.jsonl');
       await writeFile(`${path}.lock`, JSON.stringify({ pid: await deadPid(), host: hostname(), started: '2025-01-01T00:00:00.000Z' }));
-      const racers = Array.from({ length: 4 }, () => child('hold-lock', [path]));
+      const racers = await holders(path, 4);
       const answers = await Promise.all(racers.map((racer) => racer.line()));
       expect(answers.filter((answer) => answer === 'locked')).toHaveLength(1);
       for (const answer of answers) if (answer !== 'locked') expect(answer).toMatch(/^refused /);
       for (const racer of racers) racer.process.stdin!.end();
       await Promise.all(racers.map((racer) => racer.exited));
-      expect(existsSync(`${path}.lock`)).toBe(false);
+      // Neither the lock nor any takeover claim is left behind.
+      expect(await readdir(dir)).toEqual(['l.jsonl']);
     }));
 
   test('a lock from another host is not judged by pid: it is refused', () =>
@@ -108,8 +117,8 @@ describe('ledger lock', () => {
   test('a dry run needs no lock, even while a run holds it', () =>
     withTempDir(async (dir) => {
       const path = join(dir, 'l.jsonl');
-      const holder = child('hold-lock', [path]);
-      expect(await holder.line()).toBe('locked');
+      const [holder] = await holders(path, 1);
+      expect(await holder!.line()).toBe('locked');
       const reader = await Ledger.open(path, { readOnly: true });
       expect(await reader.lookup(TARGET, 'ana')).toEqual({});
       await reader.close();

@@ -1,16 +1,22 @@
+import { createInterface } from 'node:readline';
+
 import { UsageError } from '../../../src/errors.js';
 import { Ledger } from '../../../src/ledger/ledger.js';
 
-// Opens the ledger named on the command line and prints `locked`, or `refused <message>` when
-// Ledger.open throws a UsageError. Holds the ledger open until its stdin closes.
+// Prints `started`, and on the first line from stdin opens the ledger named on the command line
+// (so that a test can start several and let them race), then prints `locked`, or
+// `refused <message>` when Ledger.open throws a UsageError. Holds the ledger until stdin closes.
 
-const path = process.argv[2]!;
+const input = createInterface({ input: process.stdin })[Symbol.asyncIterator]();
+process.stdout.write('started\n');
+await input.next();
 try {
-  const ledger = await Ledger.open(path, {});
+  const ledger = await Ledger.open(process.argv[2]!, {});
   process.stdout.write('locked\n');
-  process.stdin.on('end', () => void ledger.close().then(() => process.exit(0)));
-  process.stdin.resume();
+  while (!(await input.next()).done);
+  await ledger.close();
 } catch (error) {
   if (!(error instanceof UsageError)) throw error;
   process.stdout.write(`refused ${error.message}\n`);
 }
+process.exit(0);
