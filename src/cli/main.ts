@@ -28,11 +28,13 @@ import type { Options } from './options.js';
 export const EXIT = { ok: 0, someFailed: 1, usage: 2, fatal: 3, interrupted: 130 } as const;
 
 export async function main(args: readonly string[]): Promise<number> {
-  const log = createLogger({ write: (line) => process.stderr.write(line + '\n') });
-  let options: Options | undefined;
+  // One logger for the whole run: secrets a target registers are masked in every message,
+  // including the fatal ones printed here.
+  let log = createLogger();
   try {
-    options = await parseOptions(args);
+    const options = await parseOptions(args);
     if (!options) return EXIT.ok;
+    log = createLogger({ quiet: options.quiet, verbose: options.verbose });
     return await importRows(options, log);
   } catch (error) {
     if (error instanceof UsageError) {
@@ -48,9 +50,7 @@ export async function main(args: readonly string[]): Promise<number> {
   }
 }
 
-async function importRows(options: Options, baseLog: Logger): Promise<number> {
-  const log = createLogger({ quiet: options.quiet, verbose: options.verbose });
-  void baseLog;
+async function importRows(options: Options, log: Logger): Promise<number> {
   const runId = `${new Date().toISOString().replace(/[:.]/g, '').slice(0, 15)}Z-${randomBytes(3).toString('hex')}`;
   const fromStdin = options.csv === '-';
   const csvPath = fromStdin ? undefined : resolve(options.csv);

@@ -10,7 +10,7 @@ import { CompactTable } from '../ledger/compact-table.js';
 import type { Ledger } from '../ledger/ledger.js';
 import type { RowLine } from '../ledger/lines.js';
 import type { Account, Avatar, Target } from '../targets/target.js';
-import { Lru } from './lru.js';
+import { Lru } from '../lru.js';
 
 // The only place that knows the order of the stages. A row's life:
 //   user + duplicate check (in CSV order) → locate and stat the source → what the ledger says →
@@ -184,24 +184,25 @@ export async function run(config: RunConfig): Promise<RunResult> {
     }
   };
 
+  /** A line for a row that fails before any work: nothing about its source is known yet. */
+  const early = (record: CsvRecord | CsvProblem, user: string): RowInput => ({
+    type: 'row', ts: new Date().toISOString(), run: config.runId, row: record.row, line: record.line, user,
+    target: target.id, source: 'fields' in record ? (record.fields[config.imageColumn] ?? '') : '', settings: config.settings,
+  });
+
   const admit = (record: CsvRecord | CsvProblem): Promise<void> => {
-    if ('error' in record) {
-      return fail({ type: 'row', ts: new Date().toISOString(), run: config.runId, row: record.row, line: record.line, user: '', target: target.id, source: '', settings: config.settings }, record.error);
-    }
+    if ('error' in record) return fail(early(record, ''), record.error);
     let user: string;
     try {
       user = config.userOf(record.fields);
     } catch (error) {
-      return fail({ type: 'row', ts: new Date().toISOString(), run: config.runId, row: record.row, line: record.line, user: '', target: target.id, source: record.fields[config.imageColumn] ?? '', settings: config.settings }, error);
+      return fail(early(record, ''), error);
     }
     // Decided here, in CSV order, so the first row of a user always wins whatever finishes first.
     const canonical = target.canonical ? target.canonical(user) : user;
     const kept = seen.get(canonical);
     if (kept !== undefined) {
-      return fail(
-        { type: 'row', ts: new Date().toISOString(), run: config.runId, row: record.row, line: record.line, user, target: target.id, source: record.fields[config.imageColumn] ?? '', settings: config.settings },
-        new RowError('duplicate_user', `${user} already appears on row ${kept}; that row is kept and this one ignored`),
-      );
+      return fail(early(record, user), new RowError('duplicate_user', `${user} already appears on row ${kept}; that row is kept and this one ignored`));
     }
     seen.set(canonical, record.row);
     return processRow(record, user);

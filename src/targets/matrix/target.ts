@@ -2,6 +2,7 @@
 // repository, set it with the client profile PUT. Never the admin v2 PUT: it creates the account
 // when the user does not exist (contract notes §2.1, seed 000).
 import { AvatarError, FatalError, RowError } from '../../errors.js';
+import { Lru } from '../../lru.js';
 import type { Logger } from '../../log.js';
 import type { Clock } from '../../net/clock.js';
 import { createEndpoint } from '../../net/endpoint.js';
@@ -41,8 +42,9 @@ export class MatrixTarget implements Target {
   /** Synapse's version, known after open(). */
   serverVersion?: string;
   #session?: Session;
-  /** sha256 → mxc: identical avatars within a run are uploaded once. */
-  #uploads = new Map<string, Promise<string>>();
+  /** sha256 → mxc: identical avatars within a run are uploaded once. Bounded: the repeats that
+   * matter are placeholders, which stay recent; a million distinct avatars must not pile up. */
+  #uploads = new Lru<string, Promise<string>>(1024);
 
   constructor(private readonly config: MatrixConfig, private readonly deps: MatrixDeps) {
     this.id = `matrix:${config.homeserver}`;
