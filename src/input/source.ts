@@ -12,9 +12,17 @@ import { fileError, isInside, realpathAsFarAsExists } from './paths.js';
 
 export type SourceRef =
   /** path: the real path (symlinks resolved), inside imagesDir; display: the cell as written. */
-  | { kind: 'file'; path: string; display: string }
+  | { kind: 'file'; path: string; display: string; fingerprint?: Fingerprint }
   /** display: the URL without credentials or query, fit for logs and the ledger. */
   | { kind: 'url'; url: URL; display: string };
+
+/** The cheap identity of a file (like rclone's size + mtime), plus where it lives. */
+export interface Fingerprint {
+  size: number;
+  mtimeMs: number;
+  dev: number;
+  ino: number;
+}
 
 export interface SourceOptions {
   imagesDir: string;
@@ -50,11 +58,21 @@ function locateUrl(text: string, options: SourceOptions): SourceRef {
   return { kind: 'url', url, display: displayUrl(url) };
 }
 
+// The images folder's real path, once per run (one options object per run), not once per row:
+// a nightly run of 100 000 unchanged rows is nothing but such small calls.
+const realBases = new WeakMap<SourceOptions, Promise<string>>();
+
 async function locateFile(text: string, options: SourceOptions): Promise<SourceRef> {
   const base = resolve(options.imagesDir);
   let realBase: string;
   try {
-    realBase = await realpath(base);
+    let pending = realBases.get(options);
+    if (!pending) {
+      pending = realpath(base);
+      realBases.set(options, pending);
+      pending.catch(() => realBases.delete(options));
+    }
+    realBase = await pending;
   } catch (error) {
     throw fileError(error, `the images folder ${base}`);
   }
@@ -77,12 +95,15 @@ async function locateFile(text: string, options: SourceOptions): Promise<SourceR
   }
   if (!info.isFile()) throw notAFile(text, info);
   if (info.size > options.maxSourceBytes) throw tooLarge(text, info.size, options.maxSourceBytes);
-  return { kind: 'file', path: found.real, display: text };
+  const { size, mtimeMs, dev, ino } = info;
+  return { kind: 'file', path: found.real, display: text, fingerprint: { size, mtimeMs, dev, ino } };
 }
 
-/** The cheap fingerprint (like rclone's size + mtime) for deciding whether a file changed. */
-export async function statSource(ref: SourceRef): Promise<{ size: number; mtimeMs: number; dev: number; ino: number } | undefined> {
+/** The cheap fingerprint (like rclone's size + mtime) for deciding whether a file changed;
+ * locate() already took it, so this costs nothing more for a ref it made. */
+export async function statSource(ref: SourceRef): Promise<Fingerprint | undefined> {
   if (ref.kind === 'url') return undefined;
+  if (ref.fingerprint) return ref.fingerprint;
   try {
     const { size, mtimeMs, dev, ino } = await stat(ref.path);
     return { size, mtimeMs, dev, ino };

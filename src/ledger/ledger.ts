@@ -44,7 +44,8 @@ export class Ledger {
   private rows = 0;
   private damaged = 0;
   private size: number;
-  private queue: Promise<void> = Promise.resolve();
+  private pending: { bytes: Buffer; line: LedgerLine; resolve: () => void; reject: (error: unknown) => void }[] = [];
+  private flushing: Promise<void> | undefined;
   private failure: unknown;
   private closing: Promise<void> | undefined;
   private linesSinceSync = 0;
@@ -125,9 +126,31 @@ export class Ledger {
     }
     // Serialised now, so a line records the object as it was when appended.
     const bytes = Buffer.from(JSON.stringify(line) + '\n', 'utf8');
-    const written = this.queue.then(() => this.write(bytes, line));
-    this.queue = written.catch(() => undefined);
-    return written;
+    return new Promise<void>((resolve, reject) => {
+      this.pending.push({ bytes, line, resolve, reject });
+      this.flushing ??= this.flush();
+    });
+  }
+
+  /**
+   * Group commit: lines appended while a write is in flight go out together in the next single
+   * write, in call order. A nightly run of 100 000 skips would otherwise wait on 100 000
+   * one-after-another writes; a kill can still tear at most the last line.
+   */
+  private async flush(): Promise<void> {
+    try {
+      while (this.pending.length > 0) {
+        const batch = this.pending.splice(0);
+        try {
+          await this.write(batch);
+          for (const item of batch) item.resolve();
+        } catch (error) {
+          for (const item of batch) item.reject(error);
+        }
+      }
+    } finally {
+      this.flushing = undefined;
+    }
   }
 
   /** Wait for pending lines, fsync, close the file and release the lock. Safe to call twice. */
@@ -137,7 +160,7 @@ export class Ledger {
   }
 
   private async shutdown(): Promise<void> {
-    await this.queue;
+    while (this.flushing) await this.flushing;
     try {
       if (this.handle !== undefined && !this.readOnly && this.failure === undefined) await this.handle.datasync();
     } finally {
@@ -149,20 +172,23 @@ export class Ledger {
     }
   }
 
-  private async write(bytes: Buffer, line: LedgerLine): Promise<void> {
+  private async write(batch: readonly { bytes: Buffer; line: LedgerLine }[]): Promise<void> {
     if (this.failure !== undefined) {
       throw new Error(`ledger ${this.path}: an earlier write failed, so no more lines are written`, { cause: this.failure });
     }
     const handle = this.handle!;
-    // We hold the lock, so we are the only writer and the line lands where the file ends now.
-    const offset = this.size;
+    const bytes = batch.length === 1 ? batch[0]!.bytes : Buffer.concat(batch.map((item) => item.bytes));
     try {
       // Position null: O_APPEND puts every write at the end. A short write (a full disk) is
       // continued, and if the process dies in between, the line is torn like any other.
       for (let done = 0; done < bytes.length; ) done += (await handle.write(bytes, done, bytes.length - done, null)).bytesWritten;
-      this.size += bytes.length;
-      if (line.type === 'row') this.remember(line.target, line.user, offset, typeof line.remote === 'string');
-      if (++this.linesSinceSync >= SYNC_EVERY_LINES || Date.now() - this.lastSync >= SYNC_EVERY_MS) {
+      // We hold the lock, so we are the only writer and each line landed where the file ended.
+      for (const { bytes: lineBytes, line } of batch) {
+        if (line.type === 'row') this.remember(line.target, line.user, this.size, typeof line.remote === 'string');
+        this.size += lineBytes.length;
+      }
+      this.linesSinceSync += batch.length;
+      if (this.linesSinceSync >= SYNC_EVERY_LINES || Date.now() - this.lastSync >= SYNC_EVERY_MS) {
         await handle.datasync();
         this.linesSinceSync = 0;
         this.lastSync = Date.now();

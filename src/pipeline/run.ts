@@ -60,9 +60,7 @@ export async function run(config: RunConfig): Promise<RunResult> {
   const { target, ledger } = config;
   const cpu = pLimit(config.jobs);
   const net = pLimit(config.concurrency);
-  // Rows admitted but not finished. Enough to keep both the decoders and the target busy while
-  // the CSV stream stays paused, so memory does not depend on the CSV's length.
-  const windowSize = config.jobs * 2 + config.concurrency;
+  const windowSize = windowFor(config.jobs, config.concurrency);
   const seen = new CompactTable();
   // Identical source bytes in one run are normalised once (a shared placeholder photo); the
   // fingerprint cache lets repeats of the same file skip even the read.
@@ -121,15 +119,17 @@ export async function run(config: RunConfig): Promise<RunResult> {
         return base.sourceSha256;
       };
       // Cheap first (same file, size and mtime, like rclone), content only when those differ.
-      const unchanged = async (line: RowLine | undefined): Promise<boolean> => {
-        if (!line || line.source !== base.source || line.settings !== config.settings) return false;
+      const sameFingerprint = (line: RowLine | undefined): boolean => {
+        if (!line || line.source !== base.source || line.settings !== config.settings || config.checksum || !fingerprint) return false;
         // A 1 ms modify window (rclone's idea): copy and restore tools keep milliseconds at best,
         // and setting a time goes through a double that can land just under the boundary.
-        const sameTime = line.sourceMtimeMs !== undefined && fingerprint !== undefined && Math.abs(line.sourceMtimeMs - fingerprint.mtimeMs) < 1;
-        if (!config.checksum && fingerprint && line.sourceSize === fingerprint.size && sameTime) {
-          if (line.sourceSha256) base.sourceSha256 = line.sourceSha256;
-          return true;
-        }
+        const same = line.sourceSize === fingerprint.size && line.sourceMtimeMs !== undefined && Math.abs(line.sourceMtimeMs - fingerprint.mtimeMs) < 1;
+        if (same && line.sourceSha256) base.sourceSha256 = line.sourceSha256;
+        return same;
+      };
+      const unchanged = async (line: RowLine | undefined): Promise<boolean> => {
+        if (!line || line.source !== base.source || line.settings !== config.settings) return false;
+        if (sameFingerprint(line)) return true;
         return line.sourceSha256 !== undefined && (await digest()) === line.sourceSha256;
       };
 
@@ -155,18 +155,26 @@ export async function run(config: RunConfig): Promise<RunResult> {
       if (target.guardsUserChanges && held && !stillOurs && !config.overwriteUserChanges) {
         return await skip('changed_by_user');
       }
-      if (!config.force && stillOurs && (await unchanged(held))) return await skip();
+      if (!config.force && stillOurs && sameFingerprint(held)) return await skip();
 
-      const sha = await digest();
-      let avatar = avatars.get(sha);
-      if (!avatar) {
-        const input = await read();
-        avatar = cpu(() => normalise(input, config.normalise));
-        avatars.set(sha, avatar);
-        avatar.catch(() => avatars.delete(sha));
-      }
-      const output = await avatar;
-      bytes = undefined; // the source is not needed past this point: let it go while we upload
+      // Everything that reads source bytes runs inside a --jobs slot, so only that many sources
+      // are ever held in memory, however wide the window of rows in flight.
+      const output = await cpu(async () => {
+        if (!config.force && stillOurs && (await unchanged(held))) return undefined;
+        const sha = await digest();
+        let avatar = avatars.get(sha);
+        if (!avatar) {
+          avatar = normalise(await read(), config.normalise);
+          avatars.set(sha, avatar);
+          avatar.catch(() => avatars.delete(sha));
+        }
+        try {
+          return await avatar;
+        } finally {
+          bytes = undefined;
+        }
+      });
+      if (!output) return await skip();
       const produced = { outputSha256: output.sha256, bytes: output.jpeg.length, edge: output.edge, quality: output.quality };
 
       if (!config.force && stillOurs && output.sha256 === held.outputSha256) return await skip();
@@ -235,6 +243,16 @@ export async function run(config: RunConfig): Promise<RunResult> {
 
 /** How the ledger names a source. A URL may carry credentials or a signed query: the ledger gets
  * the redacted form plus a digest of the full URL, so a changed query still reads as a change. */
+/**
+ * Rows admitted but not finished: the CSV stream stays paused beyond this, so memory does not
+ * depend on the CSV's length. Wider than the work slots because most of a row's life is small
+ * file-system and ledger calls (a nightly run of skips is nothing else); source bytes are only
+ * held inside the --jobs slots, so a wide window costs a few hundred bytes a row.
+ */
+export function windowFor(jobs: number, concurrency: number): number {
+  return Math.max(64, 2 * (jobs + concurrency));
+}
+
 function sourceId(ref: SourceRef): string {
   if (ref.kind === 'file') return ref.path;
   if (ref.display === ref.url.href) return ref.display;
