@@ -1,0 +1,213 @@
+// Authgear as a Target (contract notes §1–§3): find the user with getUsersByStandardAttribute,
+// upload through a fresh presigned URL, then updateUser with the user's complete standard
+// attributes and only `picture` changed, because the mutation replaces the whole object. What the
+// tool records (`remote`) is the picture as Authgear reads it back, the https form, which is also
+// what the next run's lookup reports as `current`.
+import { AvatarError, FatalError, RowError } from '../../errors.js';
+import type { Logger } from '../../log.js';
+import type { Clock } from '../../net/clock.js';
+import { createEndpoint } from '../../net/endpoint.js';
+import { createHttp, type Timeouts } from '../../net/http.js';
+import { Pacer, type PacerOptions } from '../../net/pacer.js';
+import type { Account, Applied, Avatar, Prior, Target, TargetLimits } from '../target.js';
+import { AuthgearApi, GRAPHQL_PATH, inactive, type AuthgearUser } from './api.js';
+import { describeDifferences, isPictureOf, otherDifferences, pictureOf, withPicture, type StandardAttributes } from './attributes.js';
+import { authgearPolicy } from './errors.js';
+import type { AuthgearConfig } from './options.js';
+import { AdminToken } from './token.js';
+
+/** `MaxContentLength` of Authgear's images service: 10 MiB (§2.2). */
+export const MAX_UPLOAD_BYTES = 10 * 1024 * 1024;
+
+/** What tests may change; the CLI uses the defaults. */
+export interface AuthgearDeps {
+  readonly log: Logger;
+  /** The pacer's clock (backoff, pauses). */
+  readonly clock?: Clock;
+  readonly random?: () => number;
+  readonly timeouts?: Timeouts;
+  readonly pacing?: Pick<PacerOptions, 'minBackoffMs' | 'maxBackoffMs' | 'maxRateLimitWaits' | 'maxPauseMs'>;
+  /** Wall clock for the JWT's iat/exp, epoch ms. */
+  readonly now?: () => number;
+  readonly tokenLifetimeMs?: number;
+}
+
+/** Carried from resolve to apply. */
+interface State {
+  readonly id: string;
+  readonly updatedAt: string;
+  readonly standardAttributes: StandardAttributes;
+}
+
+interface Session {
+  readonly api: AuthgearApi;
+  readonly pacer: Pacer;
+}
+
+export class AuthgearTarget implements Target {
+  readonly name = 'authgear';
+  readonly id: string;
+  readonly guardsUserChanges = true;
+  limits: TargetLimits = { maxBytes: MAX_UPLOAD_BYTES };
+  readonly token: AdminToken;
+  #session?: Session;
+  /** sha256 → authgearimages URI: identical avatars within a run are uploaded once (Authgear
+   * never deletes images, so pointless uploads only pile up). */
+  #uploads = new Map<string, Promise<string>>();
+
+  constructor(private readonly config: AuthgearConfig, private readonly deps: AuthgearDeps) {
+    this.id = `authgear:${config.endpoint}`;
+    this.token = new AdminToken({
+      privateKey: config.privateKey,
+      keyId: config.keyId,
+      projectId: config.projectId,
+      runId: config.runId,
+      log: deps.log,
+      ...(deps.now ? { now: deps.now } : {}),
+      ...(deps.tokenLifetimeMs ? { lifetimeMs: deps.tokenLifetimeMs } : {}),
+    });
+  }
+
+  get pacer(): Pacer | undefined {
+    return this.#session?.pacer;
+  }
+
+  async open(signal: AbortSignal): Promise<void> {
+    const { config, deps } = this;
+    const pacer = new Pacer({
+      name: 'authgear',
+      concurrency: config.concurrency,
+      retries: config.retries,
+      signal,
+      log: deps.log,
+      ...(config.maxRate ? { maxRate: config.maxRate } : {}),
+      ...(deps.clock ? { clock: deps.clock } : {}),
+      ...(deps.random ? { random: deps.random } : {}),
+      ...deps.pacing,
+    });
+    const timeouts = deps.timeouts ? { timeouts: deps.timeouts } : {};
+    const policy = authgearPolicy(deps.random);
+    const http = createHttp({ baseUrl: config.endpoint, log: deps.log, bearer: () => this.token.current, ...timeouts });
+    const uploads = createHttp({ baseUrl: config.endpoint, log: deps.log, ...timeouts });
+    const api = new AuthgearApi({
+      admin: createEndpoint({ http, pacer, policy, log: deps.log }),
+      uploads,
+      pacer,
+      policy,
+      token: this.token,
+      log: deps.log,
+      context: { endpoint: config.endpoint, projectId: config.projectId, keyId: config.keyId },
+    });
+    try {
+      await api.probe();
+    } catch (error) {
+      if (error instanceof AvatarError && error.kind !== 'fatal') {
+        throw new FatalError('target_unavailable', `${config.endpoint} does not answer as Authgear's Admin API (${GRAPHQL_PATH}): ${error.message}`);
+      }
+      throw error;
+    }
+    this.#session = { api, pacer };
+  }
+
+  /** Authgear normalises emails and usernames case-insensitively: Ana@ and ana@ are one user. */
+  canonical(user: string): string {
+    return this.config.matchBy === 'phone_number' ? user.trim() : user.trim().toLowerCase();
+  }
+
+  async resolve(user: string, _prior: Prior | undefined): Promise<Account> {
+    const { api } = this.#open();
+    const { matchBy } = this.config;
+    const users = await api.findUsers(matchBy, user);
+    if (users.length === 0) throw new RowError('user_not_found', `no Authgear user has ${matchBy} ${user}`);
+    if (users.length > 1) {
+      throw new RowError('ambiguous_user', `${users.length} Authgear users have ${matchBy} ${user} (${users.map((u) => u.id).join(', ')}); none was changed`);
+    }
+    const found = users[0]!;
+    const why = inactive(found);
+    if (why) throw new RowError('user_deactivated', `the Authgear user with ${matchBy} ${user} is ${why}; left untouched`);
+    const current = pictureOf(found.standardAttributes);
+    const state: State = { id: found.id, updatedAt: found.updatedAt, standardAttributes: found.standardAttributes };
+    return { user, id: found.id, ...(current ? { current } : {}), state };
+  }
+
+  async apply(account: Account, avatar: Avatar): Promise<Applied> {
+    const { api } = this.#open();
+    const state = stateOf(account);
+    const stored = await this.#uploadOnce(avatar);
+
+    // Re-read right before the write: updateUser replaces everything and has no compare-and-set,
+    // so the attributes sent must be the newest ones (§3.5, "narrowing the race window").
+    const fresh = await api.user(state.id);
+    if (!fresh) throw new RowError('user_not_found', `the Authgear user ${state.id} (${account.user}) was deleted since the lookup`);
+    const why = inactive(fresh);
+    if (why) throw new RowError('user_deactivated', `the Authgear user ${state.id} (${account.user}) was ${why} since the lookup; left untouched`);
+    const before = pictureOf(fresh.standardAttributes);
+    if (!this.config.overwriteUserChanges && before !== pictureOf(state.standardAttributes)) {
+      throw new RowError('changed_by_user', `${account.user} changed their picture to ${before ?? '(none)'} while the row was being processed; kept (see --overwrite-user-changes)`);
+    }
+    if (fresh.updatedAt !== state.updatedAt) {
+      this.deps.log.debug(`authgear: ${account.user} was updated since the lookup; writing on top of the newest attributes`);
+    }
+
+    const after = await this.#setPicture(account.user, fresh, stored);
+    const readBack = pictureOf(after.standardAttributes);
+    const differences = otherDifferences(fresh.standardAttributes, after.standardAttributes);
+    if (!isPictureOf(readBack, stored) || differences.length > 0) {
+      // The message is what the ledger keeps: both versions, so a person can put things right.
+      throw new RowError(
+        'verify_failed',
+        `${account.user}: the read-back after updateUser does not match what was written: ` +
+          `picture before ${before ?? '(none)'}, written ${stored}, read back ${readBack ?? '(none)'}` +
+          (differences.length > 0 ? `; other attributes changed: ${describeDifferences(differences)}` : ''),
+      );
+    }
+    return { remote: readBack!, ...(before ? { previous: before } : {}) };
+  }
+
+  async close(): Promise<void> {
+    this.#session?.pacer.stop(new Error('the authgear target is closed'));
+    this.#session = undefined;
+  }
+
+  #open(): Session {
+    if (!this.#session) throw new Error('authgear target: open() must succeed before resolve() or apply()');
+    return this.#session;
+  }
+
+  #uploadOnce(avatar: Avatar): Promise<string> {
+    let pending = this.#uploads.get(avatar.sha256);
+    if (!pending) {
+      const upload = this.#open().api.upload(avatar.jpeg, `avatar-${avatar.sha256.slice(0, 16)}.jpg`);
+      pending = upload;
+      this.#uploads.set(avatar.sha256, upload);
+      // A failed upload is not remembered: the next row with these bytes tries again.
+      upload.catch(() => {
+        if (this.#uploads.get(avatar.sha256) === upload) this.#uploads.delete(avatar.sha256);
+      });
+    }
+    return pending;
+  }
+
+  /** updateUser with everything `current` holds and only picture changed. A lost answer is read
+   * back before anything is sent again: if the picture is ours, the write landed. */
+  async #setPicture(user: string, current: AuthgearUser, stored: string): Promise<AuthgearUser> {
+    const { api } = this.#open();
+    try {
+      return await api.updateUser(current.id, withPicture(current.standardAttributes, stored), { idempotent: false });
+    } catch (error) {
+      if (!(error instanceof AvatarError) || error.kind !== 'unknown') throw error;
+      const now = await api.user(current.id);
+      if (!now) throw new RowError('user_not_found', `the Authgear user ${current.id} (${user}) was deleted during the update`);
+      if (isPictureOf(pictureOf(now.standardAttributes), stored)) return now;
+      return api.updateUser(current.id, withPicture(now.standardAttributes, stored), { idempotent: true });
+    }
+  }
+}
+
+function stateOf(account: Account): State {
+  const state = account.state as Partial<State> | undefined;
+  if (!state || typeof state.id !== 'string' || typeof state.standardAttributes !== 'object' || state.standardAttributes === null) {
+    throw new Error(`authgear target: apply() needs the account resolve() returned (${account.user})`);
+  }
+  return state as State;
+}
