@@ -1,0 +1,375 @@
+// Zulip as a Target. Zulip has no API for an admin to set another user's avatar (contract notes
+// §3), so every upload is POST /users/me/avatar made with that user's own key:
+//   - the administrator's key only discovers: server_settings, register (size limit, restriction),
+//     one bulk GET /users;
+//   - each user's key comes from --credentials or is minted with --jwt-key-file (keys.ts), is
+//     used with that user's own email (Zulip answers 401 to a key used with another email), and
+//     is confirmed with GET /users/me — its user_id must be the row's — before its first upload;
+//   - rate limits are per user (§7), so every key has its own pacer: a 429 pauses that key only;
+//     the admin's key and the anonymous calls (per IP) have one each.
+import { createHash } from 'node:crypto';
+import { AvatarError, FatalError, RowError } from '../../errors.js';
+import type { Logger } from '../../log.js';
+import type { Clock } from '../../net/clock.js';
+import { createEndpoint } from '../../net/endpoint.js';
+import type { ErrorPolicy } from '../../net/errors.js';
+import { createHttp, type HttpClient, type Timeouts } from '../../net/http.js';
+import { Pacer, type PacerOptions } from '../../net/pacer.js';
+import type { Account, Applied, Avatar, Prior, Target, TargetLimits } from '../target.js';
+import { ZulipApi, type Auth, type ZulipUser } from './api.js';
+import { Directory } from './directory.js';
+import { adminPolicy, anonymousPolicy, userPolicy } from './errors.js';
+import { KeyCache } from './key-cache.js';
+import { KeySource, type UserCredential } from './keys.js';
+import { basic, basicToken, type ZulipConfig } from './options.js';
+
+/** What tests and benchmarks may change; the CLI uses the defaults. */
+export interface ZulipDeps {
+  readonly log: Logger;
+  readonly clock?: Clock;
+  readonly random?: () => number;
+  readonly timeouts?: Timeouts;
+  readonly pacing?: Pick<PacerOptions, 'minBackoffMs' | 'maxBackoffMs' | 'maxRateLimitWaits' | 'maxPauseMs'>;
+}
+
+/** Zulip renders a 500 px "medium" avatar and upscales smaller ones (§1). */
+export const PREFERRED_EDGE = 500;
+/** MAX_AVATAR_FILE_SIZE_MIB's default, for a server that does not say. */
+const DEFAULT_MAX_MIB = 5;
+/** max_avatar_file_size_mib is in /register since FL 4; uploads need nothing newer. */
+const MIN_FEATURE_LEVEL = 4;
+/** jwt/fetch_api_key is new in 7.0. */
+const JWT_FEATURE_LEVEL = 160;
+/** 9.0 moved avatar processing from Pillow to libvips. */
+const LIBVIPS_FEATURE_LEVEL = 237;
+
+interface Session {
+  readonly admin: ZulipApi;
+  readonly adminAuth: Auth;
+  readonly http: HttpClient;
+  readonly directory: Directory;
+  readonly keys: KeySource;
+  readonly restricted: boolean;
+  readonly pacers: Pacer[];
+  readonly cache?: KeyCache;
+}
+
+/** What resolve hands to apply. */
+interface Resolved {
+  readonly user: ZulipUser;
+  readonly email: string;
+}
+
+export class ZulipTarget implements Target {
+  readonly name = 'zulip';
+  readonly id: string;
+  readonly guardsUserChanges = true;
+  limits: TargetLimits = { preferredEdge: PREFERRED_EDGE };
+  /** Known after open(). */
+  serverVersion?: string;
+  featureLevel?: number;
+  #session?: Session;
+  #signal?: AbortSignal;
+  /** One pacer per user key while that user's row is being applied. */
+  readonly #userPacers = new Map<string, Pacer>();
+  /** Keys already checked with GET /users/me (by a digest of email and key). */
+  readonly #confirmed = new Set<string>();
+
+  constructor(private readonly config: ZulipConfig, private readonly deps: ZulipDeps) {
+    this.id = `zulip:${config.site}`;
+  }
+
+  /** Emails are case-insensitive in Zulip: Ana@x and ana@x are the same row. */
+  canonical(user: string): string {
+    return user.trim().toLowerCase();
+  }
+
+  /** Counters of the administrator's pacer (discovery): for tests and benchmarks. */
+  get adminPacer(): Pacer | undefined {
+    return this.#session?.pacers[1];
+  }
+
+  async open(signal: AbortSignal): Promise<void> {
+    this.#signal = signal;
+    const { config } = this;
+    const cache = config.mode.kind === 'jwt' ? await openCache(config.mode.cachePath, config.mode.secret, config.site, this.deps.log) : undefined;
+    try {
+      await this.#start(signal, cache);
+    } catch (error) {
+      await cache?.close();
+      throw error;
+    }
+  }
+
+  async #start(signal: AbortSignal, cache: KeyCache | undefined): Promise<void> {
+    const { config, deps } = this;
+
+    const anonPacer = this.#pacer('zulip', config.concurrency, signal);
+    const adminPacer = this.#pacer('zulip admin', config.concurrency, signal);
+    const pacers = [anonPacer, adminPacer];
+    let http = createHttp({ baseUrl: config.site, log: deps.log, ...(deps.timeouts ? { timeouts: deps.timeouts } : {}) });
+    if (config.maxRate) {
+      // --max-rate is for the whole target; pauses stay per key. A pacer that only hands out
+      // rate slots spaces the requests of every other pacer without seeing their answers.
+      const gate = new Pacer({ name: 'zulip', concurrency: 1_000_000, retries: 0, maxRate: config.maxRate, signal, ...(deps.clock ? { clock: deps.clock } : {}) });
+      pacers.push(gate);
+      const inner = http;
+      http = {
+        baseUrl: inner.baseUrl,
+        async request(request, requestSignal) {
+          await gate.call(async () => undefined);
+          return inner.request(request, requestSignal);
+        },
+      };
+    }
+    const anonymous = this.#api(http, anonPacer, anonymousPolicy);
+    const admin = this.#api(http, adminPacer, adminPolicy);
+    const adminAuth: Auth = { authorization: basic(config.admin.email, config.admin.key) };
+
+    const settings = await startup(anonymous.serverSettings(), `${config.site} does not answer as a Zulip server (GET /api/v1/server_settings)`);
+    this.serverVersion = settings.version;
+    this.featureLevel = settings.featureLevel;
+    if (settings.featureLevel < MIN_FEATURE_LEVEL) {
+      throw new FatalError('unsupported_server', `${config.site} runs Zulip ${settings.version} (feature level ${settings.featureLevel}); avatar-import needs feature level ${MIN_FEATURE_LEVEL} or later`);
+    }
+    if (config.mode.kind === 'jwt' && settings.featureLevel < JWT_FEATURE_LEVEL) {
+      throw new FatalError('unsupported_server', `${config.site} runs Zulip ${settings.version}: jwt/fetch_api_key needs Zulip 7.0 (feature level ${JWT_FEATURE_LEVEL}); use --credentials instead`);
+    }
+    if (settings.featureLevel < LIBVIPS_FEATURE_LEVEL) {
+      deps.log.warn(`${config.site} runs Zulip ${settings.version}, older than 9.0: the server processes avatars with Pillow, which may handle some images differently`);
+    }
+
+    const me = await startup(admin.me(adminAuth, "check the administrator's API key (GET /users/me)"), `${config.site}: cannot check the administrator's key`);
+    if (!me.isAdmin) {
+      throw new FatalError('not_admin', `${config.admin.email} is not an administrator of ${config.site}; discovery needs an owner's or administrator's key (they see every user's real email)`);
+    }
+    const realm = await startup(admin.realmSettings(adminAuth), `${config.site}: cannot read the organisation settings`);
+    if (realm.queueId !== undefined) {
+      // /register allocates an event queue; the server would expire it, but there is no need to wait.
+      await admin.deleteQueue(adminAuth, realm.queueId).catch((error: unknown) => {
+        if (error instanceof AvatarError && error.kind === 'fatal') throw error;
+      });
+    }
+    this.limits = { preferredEdge: PREFERRED_EDGE, maxBytes: Math.floor((realm.maxAvatarFileSizeMib ?? DEFAULT_MAX_MIB) * 1024 * 1024) };
+    const directory = new Directory(await startup(admin.users(adminAuth), `${config.site}: cannot list users`));
+    if (realm.avatarChangesDisabled) {
+      deps.log.warn(`${config.site} lets only administrators change avatars: other users' rows fail with avatar_changes_disabled (see the README for the LDAP avatar sync alternative)`);
+    }
+
+    // Per-key pacers are made and dropped per row, so they do not each listen to the run's signal.
+    signal.addEventListener('abort', () => {
+      for (const pacer of this.#userPacers.values()) pacer.stop(signal.reason);
+    }, { once: true });
+    this.#session = {
+      admin, adminAuth, http, directory, restricted: realm.avatarChangesDisabled, pacers,
+      keys: new KeySource(config.mode, config.admin, { anonymous, log: deps.log, ...(cache ? { cache } : {}) }),
+      ...(cache ? { cache } : {}),
+    };
+  }
+
+  async resolve(user: string, prior: Prior | undefined): Promise<Account> {
+    const { directory, keys } = this.#open();
+    const email = user.trim();
+    if (!/^[^@\s]+@[^@\s]+$/.test(email)) throw new RowError('invalid_user_id', `${user} is not an email address; Zulip users are named by email`);
+    const found = directory.lookup(email);
+    if (!found) {
+      const hint = directory.hidden > 0 ? ` (${directory.hidden} users hide their email even from administrators and cannot be matched)` : '';
+      throw new RowError('user_not_found', `${email} is not a user of ${this.config.site}${hint}`);
+    }
+    // A bot's avatar belongs to its owner (PATCH /bots/{id}); an HR export has no business there.
+    if (found.isBot) throw new RowError('invalid_user_id', `${email} is a bot; avatar-import never changes bots`);
+    if (!found.isActive) throw new RowError('user_deactivated', `${email} is deactivated; left untouched`);
+    const current = found.avatarVersion !== undefined ? String(found.avatarVersion) : undefined;
+    // A row the tool set before may well be skipped (unchanged, or changed_by_user): whether it
+    // could be uploaded again is only asked if it comes to that (apply). A row never set before
+    // will be uploaded, so it fails here, before its image is read.
+    if (prior === undefined) this.#checkWritable(found, email, keys);
+    // The address exactly as Zulip has it: Basic auth compares it case-insensitively anyway.
+    const resolved: Resolved = { user: found, email: found.deliveryEmail ?? email };
+    return { user, id: String(found.userId), ...(current !== undefined ? { current } : {}), state: resolved };
+  }
+
+  /** What makes an upload for this user impossible from the start. */
+  #checkWritable(user: ZulipUser, email: string, keys: KeySource): void {
+    if (this.#open().restricted && !user.isAdmin) {
+      throw new RowError('avatar_changes_disabled', `${this.config.site} lets only administrators change avatars and ${email} is not one; see the README for LDAP avatar sync`);
+    }
+    if (!keys.has(email)) throw new RowError('credentials_invalid', `--credentials has no API key for ${email}`);
+  }
+
+  async apply(account: Account, avatar: Avatar): Promise<Applied> {
+    const session = this.#open();
+    const state = account.state as Resolved | undefined;
+    const user = state?.user ?? session.directory.lookup(account.user);
+    if (!user) throw new RowError('user_not_found', `${account.user} is not a user of ${this.config.site}`);
+    const email = state?.email ?? account.user.trim();
+    this.#checkWritable(user, email, session.keys);
+
+    const id = email.toLowerCase();
+    const pacer = this.#pacer(`zulip ${email}`, 1);
+    this.#userPacers.set(id, pacer);
+    try {
+      const api = this.#api(session.http, pacer, userPolicy);
+      return await this.#withKey(user, email, async (credential) => {
+        const me = await this.#confirm(api, credential, user);
+        return this.#upload(api, credential, user, me, avatar);
+      });
+    } finally {
+      this.#userPacers.delete(id);
+      pacer.stop(new Error('zulip: row finished'));
+    }
+  }
+
+  async close(): Promise<void> {
+    for (const pacer of [...(this.#session?.pacers ?? []), ...this.#userPacers.values()]) pacer.stop(new Error('the zulip target is closed'));
+    await this.#session?.cache?.close();
+    this.#session = undefined;
+  }
+
+  #open(): Session {
+    if (!this.#session) throw new Error('zulip target: open() must succeed before resolve() or apply()');
+    return this.#session;
+  }
+
+  #pacer(name: string, concurrency: number, signal?: AbortSignal): Pacer {
+    const { config, deps } = this;
+    const pacer = new Pacer({
+      name,
+      concurrency,
+      retries: config.retries,
+      log: deps.log,
+      ...(signal ? { signal } : {}),
+      ...(deps.clock ? { clock: deps.clock } : {}),
+      ...(deps.random ? { random: deps.random } : {}),
+      ...deps.pacing,
+    });
+    if (!signal && this.#signal?.aborted) pacer.stop(this.#signal.reason);
+    return pacer;
+  }
+
+  #api(http: HttpClient, pacer: Pacer, policy: ErrorPolicy): ZulipApi {
+    return new ZulipApi(createEndpoint({ http, pacer, policy, log: this.deps.log }));
+  }
+
+  /**
+   * Run `work` with the user's key. A refused key that came from the cache is dropped and fetched
+   * again, once; a refused key is otherwise this row's failure (credentials_invalid), never the
+   * run's — unless the admin view says the account was deactivated meanwhile.
+   */
+  async #withKey<T>(user: ZulipUser, email: string, work: (credential: UserCredential) => Promise<T>): Promise<T> {
+    const { keys } = this.#open();
+    const credential = await keys.get(email);
+    if (!credential) throw new RowError('credentials_invalid', `--credentials has no API key for ${email}`);
+    this.deps.log.addSecret(credential.key);
+    this.deps.log.addSecret(basicToken(credential.email, credential.key));
+    try {
+      return await work(credential);
+    } catch (error) {
+      if (!refused(error)) throw error;
+      if (credential.origin === 'cache') {
+        this.deps.log.debug(`zulip: the cached key of ${email} was refused; fetching a new one`);
+        const fresh = await keys.refetch(email);
+        if (fresh) {
+          this.deps.log.addSecret(basicToken(fresh.email, fresh.key));
+          try {
+            return await work(fresh);
+          } catch (again) {
+            if (!refused(again)) throw again;
+            await keys.forget(email);
+            throw await this.#explain(user, email, again);
+          }
+        }
+      }
+      if (credential.origin === 'minted') await keys.forget(email);
+      throw await this.#explain(user, email, error);
+    }
+  }
+
+  /** Every 401 says UNAUTHORIZED whatever the reason (§6): ask the admin view whether the
+   * account was deactivated since start-up. */
+  async #explain(user: ZulipUser, email: string, error: AvatarError): Promise<AvatarError> {
+    const { admin, adminAuth, directory } = this.#open();
+    try {
+      const now = await admin.user(adminAuth, email);
+      if (now && !now.isActive) {
+        directory.remember(now);
+        return new RowError('user_deactivated', `${email} was deactivated during the run; left untouched`);
+      }
+      if (now && now.userId !== user.userId) return new RowError('user_not_found', `${email} now belongs to another account; run again`);
+    } catch (lookup) {
+      if (lookup instanceof AvatarError && lookup.kind === 'fatal') throw lookup;
+    }
+    return error;
+  }
+
+  /** GET /users/me once per key: the key must belong to the row's user_id, whatever the server's
+   * own email check says. Returns the fresh account, or undefined when confirmed earlier. */
+  async #confirm(api: ZulipApi, credential: UserCredential, user: ZulipUser): Promise<ZulipUser | undefined> {
+    const digest = createHash('sha256').update(`${credential.email.toLowerCase()}\0${credential.key}`).digest('hex');
+    if (this.#confirmed.has(digest)) return undefined;
+    const me = await api.me({ authorization: basic(credential.email, credential.key) }, `check the API key of ${credential.email} (GET /users/me)`);
+    if (me.userId !== user.userId) {
+      throw new RowError('credentials_invalid', `the key given for ${credential.email} (user ${user.userId}) belongs to user ${me.userId}; it is never used for another account`);
+    }
+    this.#confirmed.add(digest);
+    return me;
+  }
+
+  async #upload(api: ZulipApi, credential: UserCredential, user: ZulipUser, me: ZulipUser | undefined, avatar: Avatar): Promise<Applied> {
+    const { admin, adminAuth, directory } = this.#open();
+    const auth: Auth = { authorization: basic(credential.email, credential.key) };
+    const what = `upload the avatar of ${credential.email}`;
+    const before = me?.avatarVersion ?? user.avatarVersion;
+    const beforeUrl = me ? me.avatarUrl : user.avatarUrl;
+    let version: number | undefined;
+    let url: string | undefined;
+    try {
+      url = await api.upload(auth, avatar.jpeg, { idempotent: false, what });
+    } catch (error) {
+      if (!(error instanceof AvatarError) || error.kind !== 'unknown') throw error;
+      // The upload may have landed (a timeout after sending): read the version back before
+      // sending again, so a lost answer does not cost a second upload and a second event.
+      const now = await admin.user(adminAuth, credential.email);
+      if (now?.avatarVersion !== undefined && before !== undefined && now.avatarVersion > before) {
+        version = now.avatarVersion;
+        url = now.avatarUrl ?? undefined;
+      } else {
+        url = await api.upload(auth, avatar.jpeg, { idempotent: true, what });
+      }
+    }
+    // The answer carries only avatar_url; the server does avatar_version += 1 (§1). Were the user
+    // to change it in the same instant, the recorded version would be off by one and the next run
+    // would keep their picture (changed_by_user): the safe side.
+    version ??= before === undefined ? undefined : before + 1;
+    directory.remember({ ...user, ...(version !== undefined ? { avatarVersion: version } : {}), avatarUrl: url ?? null });
+    const previous = beforeUrl ? new URL(beforeUrl, this.config.site + '/').href : before !== undefined ? String(before) : undefined;
+    return {
+      remote: version !== undefined ? String(version) : (url ?? 'uploaded'),
+      ...(previous !== undefined ? { previous } : {}),
+    };
+  }
+}
+
+function refused(error: unknown): error is AvatarError {
+  return error instanceof AvatarError && error.code === 'credentials_invalid';
+}
+
+async function openCache(path: string, secret: string, site: string, log: Logger): Promise<KeyCache> {
+  try {
+    return await KeyCache.open(path, secret, site, log);
+  } catch (error) {
+    throw new FatalError('key_cache_unavailable', `--key-cache ${path}: cannot be opened (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+  }
+}
+
+/** Before the first row anything short of success ends the run: exit 3, with what failed. */
+async function startup<T>(step: Promise<T>, context: string): Promise<T> {
+  try {
+    return await step;
+  } catch (error) {
+    if (error instanceof AvatarError && error.kind !== 'fatal') {
+      throw new FatalError('target_unavailable', `${context}: ${error.message}`);
+    }
+    throw error;
+  }
+}
