@@ -2,7 +2,7 @@
 // every row, against the same at 100 000 rows. Targets: ≤ 250 MB each, and 1 M ≤ 1.3 × 100 k.
 // Usage: npx tsx scripts/bench-memory.ts [rows…]   (default: 100000 1000000)
 import { createWriteStream } from 'node:fs';
-import { link, mkdir, readFile, rm } from 'node:fs/promises';
+import { copyFile, link, mkdir, readFile, rm, stat, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import { benchDir, measureCli, smallPhotos, summaryLine, writeCsv } from './lib/bench.js';
@@ -23,6 +23,19 @@ async function seedLedger(dir: string): Promise<{ run: string; rows: Record<stri
   return { run: lines[0]!, rows: lines.slice(1).map((l) => JSON.parse(l) as Record<string, unknown>) };
 }
 
+/** A copy of a seed avatar with the same size and mtime (within the 1 ms window). */
+const copies = new Map<string, string>();
+async function copyOf(file: string, n: number): Promise<string> {
+  const path = `${file}.copy${n}`;
+  if (!copies.has(path)) {
+    await copyFile(file, path);
+    const info = await stat(file);
+    await utimes(path, info.atime, info.mtime);
+    copies.set(path, path);
+  }
+  return path;
+}
+
 async function synthesise(dir: string, rows: number, seed: { run: string; rows: Record<string, unknown>[] }): Promise<void> {
   const avatars = join(dir, 'avatars');
   await rm(avatars, { recursive: true, force: true });
@@ -37,7 +50,10 @@ async function synthesise(dir: string, rows: number, seed: { run: string; rows: 
     const line = { ...template, row: i + 1, line: i + 2, user: `user${i}`, target };
     if (!out.write(JSON.stringify(line) + '\n')) await once(out, 'drain');
     // The outputs the ledger speaks of: hard links share size and mtime with the seed avatar.
-    pending.push(link(join(dir, 'seed-avatars', `${String(template['user'])}.jpg`), join(avatars, `user${i}.jpg`)));
+    // ext4 allows 65 000 links to one file, so every 60 000 users get a fresh copy to link to.
+    const seedFile = join(dir, 'seed-avatars', `${String(template['user'])}.jpg`);
+    const copy = Math.floor(i / (PHOTOS * 60_000));
+    pending.push(link(copy === 0 ? seedFile : await copyOf(seedFile, copy), join(avatars, `user${i}.jpg`)));
     if (pending.length >= 256) await Promise.all(pending.splice(0));
   }
   await Promise.all(pending);
