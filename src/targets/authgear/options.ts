@@ -5,6 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
 import { importPKCS8, type CryptoKey } from 'jose';
 import { UsageError } from '../../errors.js';
+import { baseUrlFlag, flag, pacingFlags } from '../flags.js';
 import type { TargetContext } from '../target.js';
 
 export const MATCH_BY = ['email', 'phone_number', 'preferred_username'] as const;
@@ -34,7 +35,9 @@ export const DEFAULT_RETRIES = 5;
 
 export async function readConfig(context: TargetContext): Promise<AuthgearConfig> {
   const { argv } = context;
-  const endpoint = parseEndpoint(flag(argv, 'endpoint'));
+  const endpoint = baseUrlFlag(flag(argv, 'endpoint'), {
+    name: 'endpoint', required: 'with --target authgear: the project URL', example: 'https://myapp.authgear.cloud',
+  });
   const projectId = parseProjectId(flag(argv, 'project-id'));
   const keyFile = flag(argv, 'admin-key-file');
   if (keyFile === undefined || keyFile === '') {
@@ -43,7 +46,6 @@ export async function readConfig(context: TargetContext): Promise<AuthgearConfig
   const privateKey = await readKey(String(keyFile));
   const keyId = parseKeyId(flag(argv, 'key-id'), String(keyFile));
   const matchBy = parseMatchBy(flag(argv, 'match-by'));
-  const maxRate = number(argv, 'max-rate', { min: 0, integer: false });
   return {
     endpoint,
     projectId,
@@ -52,34 +54,8 @@ export async function readConfig(context: TargetContext): Promise<AuthgearConfig
     matchBy,
     runId: context.runId,
     overwriteUserChanges: flag(argv, 'overwrite-user-changes') === true,
-    concurrency: number(argv, 'concurrency', { min: 1 }) ?? DEFAULT_CONCURRENCY,
-    retries: number(argv, 'retries', { min: 0 }) ?? DEFAULT_RETRIES,
-    ...(maxRate ? { maxRate } : {}),
+    ...pacingFlags(argv, { concurrency: DEFAULT_CONCURRENCY, retries: DEFAULT_RETRIES }),
   };
-}
-
-/** yargs offers both spellings; tests and other callers may pass either. */
-function flag(argv: Readonly<Record<string, unknown>>, name: string): unknown {
-  return argv[name] ?? argv[name.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase())];
-}
-
-function parseEndpoint(value: unknown): string {
-  if (value === undefined || value === '') {
-    throw new UsageError('--endpoint is required with --target authgear: the project URL, e.g. https://myapp.authgear.cloud');
-  }
-  let url: URL;
-  try {
-    url = new URL(String(value));
-  } catch {
-    throw new UsageError(`--endpoint ${String(value)}: not a URL; expected e.g. https://myapp.authgear.cloud`);
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw new UsageError(`--endpoint ${String(value)}: expected an http(s) URL`);
-  }
-  if (url.username || url.password || url.search || url.hash) {
-    throw new UsageError(`--endpoint ${url.origin}: give the bare URL, without credentials, query or fragment`);
-  }
-  return (url.origin + url.pathname).replace(/\/+$/, '');
 }
 
 function parseProjectId(value: unknown): string {
@@ -135,13 +111,3 @@ async function readKey(file: string): Promise<CryptoKey> {
   }
 }
 
-function number(argv: Readonly<Record<string, unknown>>, name: string, rule: { min: number; integer?: boolean }): number | undefined {
-  const raw = flag(argv, name);
-  if (raw === undefined) return undefined;
-  const value = Number(raw);
-  const integer = rule.integer ?? true;
-  if (!Number.isFinite(value) || value < rule.min || (integer && !Number.isInteger(value))) {
-    throw new UsageError(`--${name} ${String(raw)}: expected ${integer ? 'an integer' : 'a number'} >= ${rule.min}`);
-  }
-  return value;
-}

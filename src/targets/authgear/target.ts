@@ -10,6 +10,7 @@ import { createEndpoint } from '../../net/endpoint.js';
 import { createHttp, type Timeouts } from '../../net/http.js';
 import { Pacer, type PacerOptions } from '../../net/pacer.js';
 import type { Account, Applied, Avatar, Prior, Target, TargetLimits } from '../target.js';
+import { UploadOnce } from '../upload-once.js';
 import { AuthgearApi, GRAPHQL_PATH, inactive, type AuthgearUser } from './api.js';
 import { describeDifferences, isPictureOf, otherDifferences, pictureOf, withPicture, type StandardAttributes } from './attributes.js';
 import { authgearPolicy } from './errors.js';
@@ -51,9 +52,8 @@ export class AuthgearTarget implements Target {
   limits: TargetLimits = { maxBytes: MAX_UPLOAD_BYTES };
   readonly token: AdminToken;
   #session?: Session;
-  /** sha256 → authgearimages URI: identical avatars within a run are uploaded once (Authgear
-   * never deletes images, so pointless uploads only pile up). */
-  #uploads = new Map<string, Promise<string>>();
+  /** Identical avatars within a run are uploaded once (see UploadOnce). */
+  #uploads = new UploadOnce();
 
   constructor(private readonly config: AuthgearConfig, private readonly deps: AuthgearDeps) {
     this.id = `authgear:${config.endpoint}`;
@@ -133,7 +133,7 @@ export class AuthgearTarget implements Target {
   async apply(account: Account, avatar: Avatar): Promise<Applied> {
     const { api } = this.#open();
     const state = stateOf(account);
-    const stored = await this.#uploadOnce(avatar);
+    const stored = await this.#uploads.get(avatar.sha256, () => this.#open().api.upload(avatar.jpeg, `avatar-${avatar.sha256.slice(0, 16)}.jpg`));
 
     // Re-read right before the write: updateUser replaces everything and has no compare-and-set,
     // so the attributes sent must be the newest ones (§3.5, "narrowing the race window").
@@ -172,20 +172,6 @@ export class AuthgearTarget implements Target {
   #open(): Session {
     if (!this.#session) throw new Error('authgear target: open() must succeed before resolve() or apply()');
     return this.#session;
-  }
-
-  #uploadOnce(avatar: Avatar): Promise<string> {
-    let pending = this.#uploads.get(avatar.sha256);
-    if (!pending) {
-      const upload = this.#open().api.upload(avatar.jpeg, `avatar-${avatar.sha256.slice(0, 16)}.jpg`);
-      pending = upload;
-      this.#uploads.set(avatar.sha256, upload);
-      // A failed upload is not remembered: the next row with these bytes tries again.
-      upload.catch(() => {
-        if (this.#uploads.get(avatar.sha256) === upload) this.#uploads.delete(avatar.sha256);
-      });
-    }
-    return pending;
   }
 
   /** updateUser with everything `current` holds and only picture changed. A lost answer is read

@@ -2,13 +2,13 @@
 // repository, set it with the client profile PUT. Never the admin v2 PUT: it creates the account
 // when the user does not exist (contract notes §2.1, seed 000).
 import { AvatarError, FatalError, RowError } from '../../errors.js';
-import { Lru } from '../../lru.js';
 import type { Logger } from '../../log.js';
 import type { Clock } from '../../net/clock.js';
 import { createEndpoint } from '../../net/endpoint.js';
 import { createHttp, type Timeouts } from '../../net/http.js';
 import { Pacer, type PacerOptions } from '../../net/pacer.js';
 import type { Account, Applied, Avatar, Prior, Target, TargetLimits } from '../target.js';
+import { UploadOnce } from '../upload-once.js';
 import { SynapseApi } from './api.js';
 import { Directory } from './directory.js';
 import { matrixPolicy } from './errors.js';
@@ -42,9 +42,8 @@ export class MatrixTarget implements Target {
   /** Synapse's version, known after open(). */
   serverVersion?: string;
   #session?: Session;
-  /** sha256 → mxc: identical avatars within a run are uploaded once. Bounded: the repeats that
-   * matter are placeholders, which stay recent; a million distinct avatars must not pile up. */
-  #uploads = new Lru<string, Promise<string>>(1024);
+  /** Identical avatars within a run are uploaded once (see UploadOnce). */
+  #uploads = new UploadOnce();
 
   constructor(private readonly config: MatrixConfig, private readonly deps: MatrixDeps) {
     this.id = `matrix:${config.homeserver}`;
@@ -104,7 +103,7 @@ export class MatrixTarget implements Target {
 
   async apply(account: Account, avatar: Avatar): Promise<Applied> {
     const { directory } = this.#open();
-    const mxc = await this.#uploadOnce(avatar);
+    const mxc = await this.#uploads.get(avatar.sha256, () => this.#open().api.upload(avatar.jpeg, `avatar-${avatar.sha256.slice(0, 16)}.jpg`));
     await this.#setAvatar(account.user, mxc);
     directory.remember(account.user, mxc);
     return { remote: mxc, ...(account.current ? { previous: account.current } : {}) };
@@ -118,20 +117,6 @@ export class MatrixTarget implements Target {
   #open(): Session {
     if (!this.#session) throw new Error('matrix target: open() must succeed before resolve() or apply()');
     return this.#session;
-  }
-
-  #uploadOnce(avatar: Avatar): Promise<string> {
-    let pending = this.#uploads.get(avatar.sha256);
-    if (!pending) {
-      const upload = this.#open().api.upload(avatar.jpeg, `avatar-${avatar.sha256.slice(0, 16)}.jpg`);
-      pending = upload;
-      this.#uploads.set(avatar.sha256, upload);
-      // A failed upload is not remembered: the next row with these bytes tries again.
-      upload.catch(() => {
-        if (this.#uploads.get(avatar.sha256) === upload) this.#uploads.delete(avatar.sha256);
-      });
-    }
-    return pending;
   }
 
   /** A 429 here may come after the write (§4.3): the pacer re-sends the same mxc, which is

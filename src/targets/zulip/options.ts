@@ -4,6 +4,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { UsageError } from '../../errors.js';
+import { flag, pacingFlags, textFlag } from '../flags.js';
 import type { TargetContext } from '../target.js';
 import { readCredentials, warnIfShared, type KeyMap } from './credentials.js';
 import { normaliseSite, parseZuliprc } from './zuliprc.js';
@@ -40,16 +41,11 @@ export const DEFAULT_RETRIES = 5;
 export async function readConfig(context: TargetContext): Promise<ZulipConfig> {
   const { argv, env, log } = context;
   // The cheap checks first: nothing is read before the numbers are known to be sane.
-  const maxRate = number(argv, 'max-rate', { min: 0, integer: false });
-  const numbers = {
-    concurrency: number(argv, 'concurrency', { min: 1 }) ?? DEFAULT_CONCURRENCY,
-    retries: number(argv, 'retries', { min: 0 }) ?? DEFAULT_RETRIES,
-    ...(maxRate ? { maxRate } : {}),
-  };
-  const rcPath = text(argv, 'admin-zuliprc');
+  const numbers = pacingFlags(argv, { concurrency: DEFAULT_CONCURRENCY, retries: DEFAULT_RETRIES });
+  const rcPath = textFlag(argv, 'admin-zuliprc');
   const rc = rcPath === undefined ? undefined : await readAdminRc(rcPath, context);
 
-  const siteFlag = text(argv, 'site');
+  const siteFlag = textFlag(argv, 'site');
   const siteFrom = siteFlag !== undefined ? '--site' : rc?.site !== undefined ? `site in ${rcPath}` : env[SITE_ENV] ? `$${SITE_ENV}` : undefined;
   const siteText = siteFlag ?? rc?.site ?? env[SITE_ENV];
   if (siteText === undefined || siteText.trim() === '') {
@@ -65,9 +61,9 @@ export async function readConfig(context: TargetContext): Promise<ZulipConfig> {
   log.addSecret(admin.key);
   log.addSecret(basicToken(admin.email, admin.key));
 
-  const jwtFile = text(argv, 'jwt-key-file');
-  const credentials = text(argv, 'credentials');
-  const keyCache = text(argv, 'key-cache');
+  const jwtFile = textFlag(argv, 'jwt-key-file');
+  const credentials = textFlag(argv, 'credentials');
+  const keyCache = textFlag(argv, 'key-cache');
   if (jwtFile !== undefined && credentials !== undefined) {
     throw new UsageError('--jwt-key-file and --credentials are alternatives: give one (Zulip has no API for an admin to set another user\'s avatar, so each upload needs that user\'s key from one source)');
   }
@@ -150,25 +146,3 @@ async function readSecret(path: string, context: TargetContext): Promise<string>
   return secret;
 }
 
-/** yargs offers both spellings; tests and other callers may pass either. */
-function flag(argv: Readonly<Record<string, unknown>>, name: string): unknown {
-  return argv[name] ?? argv[name.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase())];
-}
-
-function text(argv: Readonly<Record<string, unknown>>, name: string): string | undefined {
-  const value = flag(argv, name);
-  if (value === undefined) return undefined;
-  if (typeof value !== 'string' || value.trim() === '') throw new UsageError(`--${name} expects a value`);
-  return value;
-}
-
-function number(argv: Readonly<Record<string, unknown>>, name: string, rule: { min: number; integer?: boolean }): number | undefined {
-  const raw = flag(argv, name);
-  if (raw === undefined) return undefined;
-  const value = Number(raw);
-  const integer = rule.integer ?? true;
-  if (!Number.isFinite(value) || value < rule.min || (integer && !Number.isInteger(value))) {
-    throw new UsageError(`--${name} ${String(raw)}: expected ${integer ? 'an integer' : 'a number'} >= ${rule.min}`);
-  }
-  return value;
-}
