@@ -7,6 +7,7 @@ import { isHeldRowLine, isRowLine, type HeldRowLine, type LedgerLine, type RowLi
 import { LockFile } from './lock.js';
 import { OffsetIndex } from './offset-index.js';
 import { scanRowKey, type RowKey } from './scan-line.js';
+import { tidyHeap } from '../heap.js';
 
 export interface LedgerOptions {
   /** Dry run: no lock, no writes, the file is left exactly as it is. */
@@ -205,6 +206,7 @@ export class Ledger {
     const key: RowKey = { type: undefined, target: undefined, user: undefined, remote: false };
     for await (const { texts, offsets } of lineBatches(this.handle, this.size)) {
       for (let i = 0; i < texts.length; i++) this.indexLine(texts[i]!, offsets[i]!, key);
+      tidyHeap();
     }
   }
 
