@@ -1,5 +1,17 @@
 // Preloaded into the CLI by the benchmarks (node --import): reports the process's peak resident
-// set size on exit, on stderr, where the benchmark picks it up. Linux reports maxRSS in KiB.
+// set size on exit, on stderr, where the benchmark picks it up.
+// VmHWM from /proc, not process.resourceUsage().maxRSS: Linux carries the parent's high-water
+// mark across fork+exec into ru_maxrss, so a CLI spawned by a 1 GB benchmark process would
+// "peak" at 1 GB without ever using it. VmHWM belongs to this process's own address space.
+import { readFileSync } from 'node:fs';
+
 process.on('exit', () => {
-  process.stderr.write(`\npeak-rss-kib ${process.resourceUsage().maxRSS}\n`);
+  let kib = process.resourceUsage().maxRSS;
+  try {
+    const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
+    if (match) kib = Number(match[1]);
+  } catch {
+    // Not Linux: maxRSS is the best there is.
+  }
+  process.stderr.write(`\npeak-rss-kib ${kib}\n`);
 });
