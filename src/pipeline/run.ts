@@ -10,6 +10,7 @@ import { CompactTable } from '../ledger/compact-table.js';
 import type { Ledger } from '../ledger/ledger.js';
 import type { RowLine } from '../ledger/lines.js';
 import type { Account, Avatar, Target } from '../targets/target.js';
+import { tidyHeap } from '../heap.js';
 import { Lru } from '../lru.js';
 
 // The only place that knows the order of the stages. A row's life:
@@ -74,9 +75,12 @@ export async function run(config: RunConfig): Promise<RunResult> {
   let wake: (() => void) | undefined;
   const tasks = new Set<Promise<void>>();
 
+  let finished = 0;
   const emit = async (line: RowLine): Promise<void> => {
     if (!config.dryRun) await ledger.append(line);
     config.onRow(line);
+    // Rows live across many awaits, so their garbage is promoted and V8 leaves it (see heap.ts).
+    if (++finished % 1024 === 0) tidyHeap();
   };
 
   const fail = (base: RowInput, error: unknown): Promise<void> => {
