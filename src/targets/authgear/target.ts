@@ -4,12 +4,11 @@
 // tool records (`remote`) is the picture as Authgear reads it back, the https form, which is also
 // what the next run's lookup reports as `current`.
 import { AvatarError, FatalError, RowError } from '../../errors.js';
-import type { Logger } from '../../log.js';
-import type { Clock } from '../../net/clock.js';
 import { createEndpoint } from '../../net/endpoint.js';
 import { createHttp, type Timeouts } from '../../net/http.js';
-import { Pacer, type PacerOptions } from '../../net/pacer.js';
+import type { Pacer } from '../../net/pacer.js';
 import type { Account, Applied, Avatar, Prior, Target, TargetLimits } from '../target.js';
+import { targetPacer, type PacingDeps } from '../pacing.js';
 import { UploadOnce } from '../upload-once.js';
 import { AuthgearApi, GRAPHQL_PATH, inactive, type AuthgearUser } from './api.js';
 import { describeDifferences, isPictureOf, otherDifferences, pictureOf, withPicture, type StandardAttributes } from './attributes.js';
@@ -21,13 +20,8 @@ import { AdminToken } from './token.js';
 export const MAX_UPLOAD_BYTES = 10 * 1024 * 1024;
 
 /** What tests may change; the CLI uses the defaults. */
-export interface AuthgearDeps {
-  readonly log: Logger;
-  /** The pacer's clock (backoff, pauses). */
-  readonly clock?: Clock;
-  readonly random?: () => number;
+export interface AuthgearDeps extends PacingDeps {
   readonly timeouts?: Timeouts;
-  readonly pacing?: Pick<PacerOptions, 'minBackoffMs' | 'maxBackoffMs' | 'maxRateLimitWaits' | 'maxPauseMs'>;
   /** Wall clock for the JWT's iat/exp, epoch ms. */
   readonly now?: () => number;
   readonly tokenLifetimeMs?: number;
@@ -74,17 +68,7 @@ export class AuthgearTarget implements Target {
 
   async open(signal: AbortSignal): Promise<void> {
     const { config, deps } = this;
-    const pacer = new Pacer({
-      name: 'authgear',
-      concurrency: config.concurrency,
-      retries: config.retries,
-      signal,
-      log: deps.log,
-      ...(config.maxRate ? { maxRate: config.maxRate } : {}),
-      ...(deps.clock ? { clock: deps.clock } : {}),
-      ...(deps.random ? { random: deps.random } : {}),
-      ...deps.pacing,
-    });
+    const pacer = targetPacer('authgear', config, deps, signal);
     const timeouts = deps.timeouts ? { timeouts: deps.timeouts } : {};
     const policy = authgearPolicy(deps.random);
     const http = createHttp({ baseUrl: config.endpoint, log: deps.log, bearer: () => this.token.current, ...timeouts });

@@ -2,12 +2,11 @@
 // repository, set it with the client profile PUT. Never the admin v2 PUT: it creates the account
 // when the user does not exist (contract notes §2.1, seed 000).
 import { AvatarError, FatalError, RowError } from '../../errors.js';
-import type { Logger } from '../../log.js';
-import type { Clock } from '../../net/clock.js';
 import { createEndpoint } from '../../net/endpoint.js';
 import { createHttp, type Timeouts } from '../../net/http.js';
-import { Pacer, type PacerOptions } from '../../net/pacer.js';
+import type { Pacer } from '../../net/pacer.js';
 import type { Account, Applied, Avatar, Prior, Target, TargetLimits } from '../target.js';
+import { targetPacer, type PacingDeps } from '../pacing.js';
 import { UploadOnce } from '../upload-once.js';
 import { SynapseApi } from './api.js';
 import { Directory } from './directory.js';
@@ -16,12 +15,8 @@ import type { MatrixConfig } from './options.js';
 import { parseUserId } from './user-id.js';
 
 /** What tests and benchmarks may change; the CLI uses the defaults. */
-export interface MatrixDeps {
-  readonly log: Logger;
-  readonly clock?: Clock;
-  readonly random?: () => number;
+export interface MatrixDeps extends PacingDeps {
   readonly timeouts?: Timeouts;
-  readonly pacing?: Pick<PacerOptions, 'minBackoffMs' | 'maxBackoffMs' | 'maxRateLimitWaits' | 'maxPauseMs'>;
   /** Accounts per list-accounts request. */
   readonly pageSize?: number;
 }
@@ -56,17 +51,7 @@ export class MatrixTarget implements Target {
 
   async open(signal: AbortSignal): Promise<void> {
     const { config, deps } = this;
-    const pacer = new Pacer({
-      name: 'matrix',
-      concurrency: config.concurrency,
-      retries: config.retries,
-      signal,
-      log: deps.log,
-      ...(config.maxRate ? { maxRate: config.maxRate } : {}),
-      ...(deps.clock ? { clock: deps.clock } : {}),
-      ...(deps.random ? { random: deps.random } : {}),
-      ...deps.pacing,
-    });
+    const pacer = targetPacer('matrix', config, deps, signal);
     const http = createHttp({ baseUrl: config.homeserver, log: deps.log, bearer: () => config.token, ...(deps.timeouts ? { timeouts: deps.timeouts } : {}) });
     const api = new SynapseApi(createEndpoint({ http, pacer, policy: matrixPolicy, log: deps.log }));
 

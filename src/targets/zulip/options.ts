@@ -4,7 +4,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { UsageError } from '../../errors.js';
-import { flag, pacingFlags, textFlag } from '../flags.js';
+import { pacingFlags, textFlag } from '../flags.js';
 import type { TargetContext } from '../target.js';
 import { readCredentials, warnIfShared, type KeyMap } from './credentials.js';
 import { normaliseSite, parseZuliprc } from './zuliprc.js';

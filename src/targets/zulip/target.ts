@@ -10,12 +10,12 @@
 import { createHash } from 'node:crypto';
 import { AvatarError, FatalError, RowError } from '../../errors.js';
 import type { Logger } from '../../log.js';
-import type { Clock } from '../../net/clock.js';
 import { createEndpoint } from '../../net/endpoint.js';
 import type { ErrorPolicy } from '../../net/errors.js';
 import { createHttp, type HttpClient, type Timeouts } from '../../net/http.js';
-import { Pacer, type PacerOptions } from '../../net/pacer.js';
+import { Pacer } from '../../net/pacer.js';
 import type { Account, Applied, Avatar, Prior, Target, TargetLimits } from '../target.js';
+import { targetPacer, type PacingDeps } from '../pacing.js';
 import { ZulipApi, type Auth, type ZulipUser } from './api.js';
 import { Directory } from './directory.js';
 import { adminPolicy, anonymousPolicy, userPolicy } from './errors.js';
@@ -24,12 +24,8 @@ import { KeySource, type UserCredential } from './keys.js';
 import { basic, basicToken, type ZulipConfig } from './options.js';
 
 /** What tests and benchmarks may change; the CLI uses the defaults. */
-export interface ZulipDeps {
-  readonly log: Logger;
-  readonly clock?: Clock;
-  readonly random?: () => number;
+export interface ZulipDeps extends PacingDeps {
   readonly timeouts?: Timeouts;
-  readonly pacing?: Pick<PacerOptions, 'minBackoffMs' | 'maxBackoffMs' | 'maxRateLimitWaits' | 'maxPauseMs'>;
 }
 
 /** Zulip renders a 500 px "medium" avatar and upscales smaller ones (§1). */
@@ -233,16 +229,8 @@ export class ZulipTarget implements Target {
 
   #pacer(name: string, concurrency: number, signal?: AbortSignal): Pacer {
     const { config, deps } = this;
-    const pacer = new Pacer({
-      name,
-      concurrency,
-      retries: config.retries,
-      log: deps.log,
-      ...(signal ? { signal } : {}),
-      ...(deps.clock ? { clock: deps.clock } : {}),
-      ...(deps.random ? { random: deps.random } : {}),
-      ...deps.pacing,
-    });
+    // --max-rate is a run-wide gate of its own (see open), not each key's pacer.
+    const pacer = targetPacer(name, { concurrency, retries: config.retries }, deps, signal);
     if (!signal && this.#signal?.aborted) pacer.stop(this.#signal.reason);
     return pacer;
   }
