@@ -1,5 +1,6 @@
 import { scanRowKey, type RowKey } from '../../src/ledger/scan-line.js';
 import { failedRow, okRow, runLine } from './support.js';
+import { mulberry32 } from '../servers/harness.js';
 
 // The index reads `type`, `target`, `user` and whether `remote` is a string without JSON.parse.
 // Whenever the scanner answers, its answer must be JSON.parse's; when unsure it says so.
@@ -13,18 +14,6 @@ function truth(text: string): RowKey {
   const value = JSON.parse(text) as Record<string, unknown>;
   const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
   return { type: str(value.type), target: str(value.target), user: str(value.user), remote: typeof value.remote === 'string' };
-}
-
-/** mulberry32: the same "random" lines on every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Valid JSON that JSON.stringify never writes: escapes anywhere, spacing, duplicate keys, decoys. */
@@ -98,7 +87,7 @@ describe('scanRowKey', () => {
   });
 
   test('whatever it answers for valid JSON is what JSON.parse says (2 000 generated lines)', () => {
-    const random = prng(42);
+    const random = mulberry32(42);
     let answered = 0;
     for (let i = 0; i < 2000; i++) {
       const line = randomLine(random);
