@@ -92,11 +92,11 @@ async function importRows(options: Options, log: Logger): Promise<number> {
   process.on('SIGINT', onSigint);
   process.on('SIGTERM', onSigint);
   try {
-    await target.open(controller.signal);
+    const limits = await target.open(controller.signal);
     const normalise: NormaliseOptions = {
-      size: options.size ?? target.limits.preferredEdge ?? 512,
+      size: options.size ?? limits.preferredEdge ?? 512,
       minSize: options.minSize,
-      maxBytes: Math.min(options.maxBytes, target.limits.maxBytes ?? Infinity),
+      maxBytes: Math.min(options.maxBytes, limits.maxBytes ?? Infinity),
       quality: options.quality,
       crop: options.crop,
       background: options.background,

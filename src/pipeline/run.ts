@@ -156,7 +156,7 @@ export async function run(config: RunConfig): Promise<RunResult> {
           ...(held && stillOurs ? carried(held) : {}),
         }));
 
-      if (target.guardsUserChanges && held && !stillOurs && !config.overwriteUserChanges) {
+      if (target.features.guardsUserChanges && held && !stillOurs && !config.overwriteUserChanges) {
         return await skip('changed_by_user');
       }
       if (!config.force && stillOurs && sameFingerprint(held)) return await skip();
@@ -211,7 +211,7 @@ export async function run(config: RunConfig): Promise<RunResult> {
       return fail(early(record, ''), error);
     }
     // Decided here, in CSV order, so the first row of a user always wins whatever finishes first.
-    const canonical = target.canonical ? target.canonical(user) : user;
+    const canonical = target.features.canonical?.(user) ?? user;
     const kept = seen.get(canonical);
     if (kept !== undefined) {
       return fail(early(record, user), new RowError('duplicate_user', `${user} already appears on row ${kept}; that row is kept and this one ignored`));

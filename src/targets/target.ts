@@ -25,7 +25,7 @@ export interface Prior {
 }
 
 /** One user as the target knows them. */
-export interface Account {
+export interface Account<State = unknown> {
   /** The user as the CSV named them (after templating). */
   readonly user: string;
   /** The target's own id for the user, when it differs (Authgear node id, Zulip user_id). */
@@ -35,8 +35,9 @@ export interface Account {
    * `account.current === prior.remote` means "still what the tool left". Undefined: nothing set.
    */
   readonly current?: string;
-  /** Target-private state carried from resolve to apply (current attributes, per-user key …). */
-  readonly state?: unknown;
+  /** What the target carries from resolve to apply (current attributes, the per-user key …):
+   * typed per target (`undefined` for a target that needs none), opaque to the pipeline. */
+  readonly state: State;
 }
 
 export interface Applied {
@@ -48,6 +49,7 @@ export interface Applied {
   readonly previous?: string;
 }
 
+/** What `open` learnt about the destination; the image settings are derived from it. */
 export interface TargetLimits {
   /** The largest avatar the target accepts, in bytes: caps --max-bytes. */
   readonly maxBytes?: number;
@@ -55,25 +57,48 @@ export interface TargetLimits {
   readonly preferredEdge?: number;
 }
 
-export interface Target {
+/**
+ * What a target can do beyond resolve and apply, declared in one place (rclone's fs.Features): the
+ * pipeline reads this object and never probes for methods. Properties are booleans; an optional
+ * operation is a function, absent where the target cannot do it. Functions are called detached
+ * (`features.remove(account)`), so targets bind them.
+ */
+export interface TargetFeatures<State = unknown> {
+  /** An avatar the user set themselves (what `resolve` reports differs from what the tool left)
+   * is protected: `changed_by_user`, unless --overwrite-user-changes. A folder the tool owns is not. */
+  readonly guardsUserChanges: boolean;
+  /** `resolve` answers from users listed in bulk (Synapse's list-accounts pages, Zulip's one
+   * GET /users at open), so a run of unchanged users costs a few requests, not one per row. */
+  readonly bulkDiscovery: boolean;
+  /** Users are case-insensitive on this target (Zulip and Authgear emails): the form two rows are
+   * compared in to find duplicates. Absent: users compare exactly as written. */
+  canonical?(user: string): string;
+  /** The target keeps the image it replaces (Zulip cannot re-set an old avatar by reference; `dir`
+   * keeps the replaced file) so that `restore` can put it back. Lifecycle (issue 13). */
+  readonly backupPrevious: boolean;
+  /** Set again an avatar the user had before, named as `Applied.previous` recorded it (an mxc URI,
+   * a picture URL, a kept file). Lifecycle (issue 13): absent where not implemented. */
+  restore?(account: Account<State>, previous: string): Promise<Applied>;
+  /** Clear the avatar so that the target shows its default (a leaver, a rollback to "none").
+   * Returns what was there. Lifecycle (issue 13): absent where not implemented. */
+  remove?(account: Account<State>): Promise<{ readonly previous?: string }>;
+}
+
+export interface Target<State = unknown> {
   /** Registry name (`dir`, `matrix` …). */
   readonly name: string;
   /** Identifies the destination in the ledger (`dir:/abs/out`, `matrix:https://hs`): a row is
    * only "done" for the same target id. */
   readonly id: string;
-  /** Whether an avatar the user set themselves is protected (changed_by_user) unless
-   * --overwrite-user-changes. A directory the tool owns is not. */
-  readonly guardsUserChanges: boolean;
-  limits: TargetLimits;
-  /** Probe the server and check credentials; throw FatalError when the run cannot go on. */
-  open(signal: AbortSignal): Promise<void>;
-  /** Canonical form of a user for duplicate detection (Zulip emails are case-insensitive). */
-  canonical?(user: string): string;
+  readonly features: TargetFeatures<State>;
+  /** Probe the server and check credentials; throw FatalError when the run cannot go on. Returns
+   * the limits the server announced (size cap, preferred edge). */
+  open(signal: AbortSignal): Promise<TargetLimits>;
   /** Look one user up. `prior` lets a target answer "still what we left?" cheaply. Throws
    * RowError('user_not_found' | 'user_deactivated' | 'invalid_user_id' …). */
-  resolve(user: string, prior: Prior | undefined): Promise<Account>;
+  resolve(user: string, prior: Prior | undefined): Promise<Account<State>>;
   /** Upload and set. Returns what to record. */
-  apply(account: Account, avatar: Avatar): Promise<Applied>;
+  apply(account: Account<State>, avatar: Avatar): Promise<Applied>;
   close(): Promise<void>;
 }
 

@@ -8,16 +8,16 @@ import { Ledger } from '../../src/ledger/ledger.js';
 import type { RowLine } from '../../src/ledger/lines.js';
 import { run, windowFor } from '../../src/pipeline/run.js';
 import type { RunConfig } from '../../src/pipeline/run.js';
-import type { Account, Applied, Avatar, Prior, Target } from '../../src/targets/target.js';
+import type { Account, Applied, Avatar, Prior, Target, TargetFeatures, TargetLimits } from '../../src/targets/target.js';
 import { tempDir } from '../support/cli.js';
 import { photo } from '../support/photos.js';
 
 // The pipeline against an in-memory target, so each rule of "what happens to a row" is visible.
 
-class FakeTarget implements Target {
+class FakeTarget implements Target<undefined> {
   readonly name = 'fake';
   readonly id = 'fake:test';
-  limits = {};
+  readonly features: TargetFeatures<undefined>;
   /** What each user has on the "server" now. */
   readonly current = new Map<string, string>();
   readonly applied: { user: string; avatar: Avatar }[] = [];
@@ -28,20 +28,24 @@ class FakeTarget implements Target {
   gate?: Promise<void>;
   onApply?: () => void;
 
-  constructor(readonly guardsUserChanges = true) {}
+  constructor(guardsUserChanges = true) {
+    this.features = { guardsUserChanges, bulkDiscovery: false, backupPrevious: false };
+  }
 
-  async open(): Promise<void> {}
+  async open(): Promise<TargetLimits> {
+    return {};
+  }
   async close(): Promise<void> {}
 
-  async resolve(user: string, _prior: Prior | undefined): Promise<Account> {
+  async resolve(user: string, _prior: Prior | undefined): Promise<Account<undefined>> {
     this.resolved.push(user);
     if (user === this.fatalOn) throw new FatalError('bad_token', 'the token was refused');
     if (user.startsWith('ghost')) throw new RowError('user_not_found', `${user} does not exist`);
     const current = this.current.get(user);
-    return current === undefined ? { user } : { user, current };
+    return current === undefined ? { user, state: undefined } : { user, current, state: undefined };
   }
 
-  async apply(account: Account, avatar: Avatar): Promise<Applied> {
+  async apply(account: Account<undefined>, avatar: Avatar): Promise<Applied> {
     this.inFlight++;
     this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
     this.onApply?.();

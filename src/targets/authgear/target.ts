@@ -7,7 +7,8 @@ import { AvatarError, FatalError, RowError } from '../../errors.js';
 import { createEndpoint } from '../../net/endpoint.js';
 import { createHttp, type Timeouts } from '../../net/http.js';
 import type { Pacer } from '../../net/pacer.js';
-import type { Account, Applied, Avatar, Prior, Target, TargetLimits } from '../target.js';
+import { writeThenVerify } from '../../net/write-then-verify.js';
+import type { Account, Applied, Avatar, Prior, Target, TargetFeatures, TargetLimits } from '../target.js';
 import { targetPacer, type PacingDeps } from '../pacing.js';
 import { UploadOnce } from '../upload-once.js';
 import { AuthgearApi, GRAPHQL_PATH, inactive, type AuthgearUser } from './api.js';
@@ -28,7 +29,7 @@ export interface AuthgearDeps extends PacingDeps {
 }
 
 /** Carried from resolve to apply. */
-interface State {
+export interface State {
   readonly id: string;
   readonly updatedAt: string;
   readonly standardAttributes: StandardAttributes;
@@ -39,11 +40,10 @@ interface Session {
   readonly pacer: Pacer;
 }
 
-export class AuthgearTarget implements Target {
+export class AuthgearTarget implements Target<State> {
   readonly name = 'authgear';
   readonly id: string;
-  readonly guardsUserChanges = true;
-  limits: TargetLimits = { maxBytes: MAX_UPLOAD_BYTES };
+  readonly features: TargetFeatures<State>;
   readonly token: AdminToken;
   #session?: Session;
   /** Identical avatars within a run are uploaded once (see UploadOnce). */
@@ -51,6 +51,13 @@ export class AuthgearTarget implements Target {
 
   constructor(private readonly config: AuthgearConfig, private readonly deps: AuthgearDeps) {
     this.id = `authgear:${config.endpoint}`;
+    this.features = {
+      guardsUserChanges: true,
+      bulkDiscovery: false,
+      backupPrevious: false,
+      // Authgear normalises emails and usernames case-insensitively: Ana@ and ana@ are one user.
+      canonical: config.matchBy === 'phone_number' ? (user) => user.trim() : (user) => user.trim().toLowerCase(),
+    };
     this.token = new AdminToken({
       privateKey: config.privateKey,
       keyId: config.keyId,
@@ -66,7 +73,7 @@ export class AuthgearTarget implements Target {
     return this.#session?.pacer;
   }
 
-  async open(signal: AbortSignal): Promise<void> {
+  async open(signal: AbortSignal): Promise<TargetLimits> {
     const { config, deps } = this;
     const pacer = targetPacer('authgear', config, deps, signal);
     const timeouts = deps.timeouts ? { timeouts: deps.timeouts } : {};
@@ -91,14 +98,10 @@ export class AuthgearTarget implements Target {
       throw error;
     }
     this.#session = { api, pacer };
+    return { maxBytes: MAX_UPLOAD_BYTES };
   }
 
-  /** Authgear normalises emails and usernames case-insensitively: Ana@ and ana@ are one user. */
-  canonical(user: string): string {
-    return this.config.matchBy === 'phone_number' ? user.trim() : user.trim().toLowerCase();
-  }
-
-  async resolve(user: string, _prior: Prior | undefined): Promise<Account> {
+  async resolve(user: string, _prior: Prior | undefined): Promise<Account<State>> {
     const { api } = this.#open();
     const { matchBy } = this.config;
     const users = await api.findUsers(matchBy, user);
@@ -114,9 +117,9 @@ export class AuthgearTarget implements Target {
     return { user, id: found.id, ...(current ? { current } : {}), state };
   }
 
-  async apply(account: Account, avatar: Avatar): Promise<Applied> {
+  async apply(account: Account<State>, avatar: Avatar): Promise<Applied> {
     const { api } = this.#open();
-    const state = stateOf(account);
+    const { state } = account;
     const stored = await this.#uploads.get(avatar.sha256, () => this.#open().api.upload(avatar.jpeg, `avatar-${avatar.sha256.slice(0, 16)}.jpg`));
 
     // Re-read right before the write: updateUser replaces everything and has no compare-and-set,
@@ -162,22 +165,15 @@ export class AuthgearTarget implements Target {
    * back before anything is sent again: if the picture is ours, the write landed. */
   async #setPicture(user: string, current: AuthgearUser, stored: string): Promise<AuthgearUser> {
     const { api } = this.#open();
-    try {
-      return await api.updateUser(current.id, withPicture(current.standardAttributes, stored), { idempotent: false });
-    } catch (error) {
-      if (!(error instanceof AvatarError) || error.kind !== 'unknown') throw error;
-      const now = await api.user(current.id);
-      if (!now) throw new RowError('user_not_found', `the Authgear user ${current.id} (${user}) was deleted during the update`);
-      if (isPictureOf(pictureOf(now.standardAttributes), stored)) return now;
-      return api.updateUser(current.id, withPicture(now.standardAttributes, stored), { idempotent: true });
-    }
+    return writeThenVerify<AuthgearUser>({
+      // The re-send is built on what was read back: the newest attributes, only picture changed.
+      write: (idempotent, seen = current) => api.updateUser(current.id, withPicture(seen.standardAttributes, stored), { idempotent }),
+      readBack: async () => {
+        const now = await api.user(current.id);
+        if (!now) throw new RowError('user_not_found', `the Authgear user ${current.id} (${user}) was deleted during the update`);
+        return now;
+      },
+      landed: (now) => isPictureOf(pictureOf(now.standardAttributes), stored),
+    });
   }
-}
-
-function stateOf(account: Account): State {
-  const state = account.state as Partial<State> | undefined;
-  if (!state || typeof state.id !== 'string' || typeof state.standardAttributes !== 'object' || state.standardAttributes === null) {
-    throw new Error(`authgear target: apply() needs the account resolve() returned (${account.user})`);
-  }
-  return state as State;
 }

@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, open, opendir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { RowError } from '../../errors.js';
-import type { Account, Applied, Avatar, Prior, Target, TargetLimits } from '../target.js';
+import type { Account, Applied, Avatar, Prior, Target, TargetFeatures, TargetLimits } from '../target.js';
 import { fileNameFor } from './filename.js';
 
 // The embedded target: `<out>/<file name for user>.jpg`, written atomically (temp file in the
@@ -16,11 +16,11 @@ export interface DirOptions {
   checksum: boolean;
 }
 
-export class DirTarget implements Target {
+export class DirTarget implements Target<undefined> {
   readonly name = 'dir';
   readonly id: string;
-  readonly guardsUserChanges = false;
-  limits: TargetLimits = {};
+  /** The folder is the tool's own: what is in it is replaced, not guarded. */
+  readonly features: TargetFeatures<undefined> = { guardsUserChanges: false, bulkDiscovery: false, backupPrevious: false };
   readonly #out: string;
   readonly #checksum: boolean;
 
@@ -34,28 +34,29 @@ export class DirTarget implements Target {
     return join(this.#out, `${fileNameFor(user)}.jpg`);
   }
 
-  async open(): Promise<void> {
+  async open(): Promise<TargetLimits> {
     await mkdir(this.#out, { recursive: true });
     await this.#removeStaleTemps();
+    return {};
   }
 
-  async resolve(user: string, prior: Prior | undefined): Promise<Account> {
+  async resolve(user: string, prior: Prior | undefined): Promise<Account<undefined>> {
     const path = this.pathFor(user);
     let info;
     try {
       info = await stat(path);
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { user };
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { user, state: undefined };
       throw error;
     }
     // rclone's cheap check: same size and mtime as when we wrote it means it is still ours.
     if (!this.#checksum && prior?.remote && info.size === prior.bytes && prior.stamp !== undefined && Math.abs(info.mtimeMs - prior.stamp) < 1) {
-      return { user, current: prior.remote };
+      return { user, current: prior.remote, state: undefined };
     }
-    return { user, current: createHash('sha256').update(await readFile(path)).digest('hex') };
+    return { user, current: createHash('sha256').update(await readFile(path)).digest('hex'), state: undefined };
   }
 
-  async apply(account: Account, avatar: Avatar): Promise<Applied> {
+  async apply(account: Account<undefined>, avatar: Avatar): Promise<Applied> {
     const path = this.pathFor(account.user);
     const temp = join(this.#out, `${TEMP_PREFIX}${process.pid}-${randomBytes(6).toString('hex')}.tmp`);
     const handle = await open(temp, 'wx', 0o644);

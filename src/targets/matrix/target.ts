@@ -1,12 +1,14 @@
 // Matrix (Synapse) as a Target: find users through the admin API, upload the JPEG to the media
 // repository, set it with the client profile PUT. Never the admin v2 PUT: it creates the account
 // when the user does not exist (contract notes §2.1, seed 000).
-import { AvatarError, FatalError, RowError } from '../../errors.js';
+import { FatalError, RowError } from '../../errors.js';
 import { createEndpoint } from '../../net/endpoint.js';
 import { createHttp, type Timeouts } from '../../net/http.js';
 import type { Pacer } from '../../net/pacer.js';
-import type { Account, Applied, Avatar, Prior, Target, TargetLimits } from '../target.js';
+import { writeThenVerify } from '../../net/write-then-verify.js';
+import type { Account, Applied, Avatar, Prior, Target, TargetFeatures, TargetLimits } from '../target.js';
 import { targetPacer, type PacingDeps } from '../pacing.js';
+import { startup } from '../startup.js';
 import { UploadOnce } from '../upload-once.js';
 import { SynapseApi } from './api.js';
 import { Directory } from './directory.js';
@@ -29,11 +31,11 @@ interface Session {
   readonly serverName: string;
 }
 
-export class MatrixTarget implements Target {
+export class MatrixTarget implements Target<undefined> {
   readonly name = 'matrix';
   readonly id: string;
-  readonly guardsUserChanges = true;
-  limits: TargetLimits = {};
+  /** Matrix ids are case-sensitive as written (`@Ana:x` is not `@ana:x`). */
+  readonly features: TargetFeatures<undefined> = { guardsUserChanges: true, bulkDiscovery: true, backupPrevious: false };
   /** Synapse's version, known after open(). */
   serverVersion?: string;
   #session?: Session;
@@ -49,7 +51,7 @@ export class MatrixTarget implements Target {
     return this.#session?.pacer;
   }
 
-  async open(signal: AbortSignal): Promise<void> {
+  async open(signal: AbortSignal): Promise<TargetLimits> {
     const { config, deps } = this;
     const pacer = targetPacer('matrix', config, deps, signal);
     const http = createHttp({ baseUrl: config.homeserver, log: deps.log, bearer: () => config.token, ...(deps.timeouts ? { timeouts: deps.timeouts } : {}) });
@@ -67,11 +69,11 @@ export class MatrixTarget implements Target {
       throw error;
     });
     const maxBytes = await startup(api.uploadSizeLimit(), `${config.homeserver}: cannot read the media config`);
-    this.limits = maxBytes === undefined ? {} : { maxBytes };
     this.#session = { api, pacer, directory: new Directory(api, deps.pageSize), serverName: me.slice(me.indexOf(':') + 1) };
+    return maxBytes === undefined ? {} : { maxBytes };
   }
 
-  async resolve(user: string, _prior: Prior | undefined): Promise<Account> {
+  async resolve(user: string, _prior: Prior | undefined): Promise<Account<undefined>> {
     const { directory, serverName } = this.#open();
     const id = parseUserId(user);
     if ('error' in id) throw new RowError('invalid_user_id', `${user} ${id.error}`);
@@ -83,10 +85,10 @@ export class MatrixTarget implements Target {
     if (account.deactivated || account.erased) {
       throw new RowError('user_deactivated', `${user} is ${account.erased ? 'erased' : 'deactivated'}; left untouched`);
     }
-    return { user, ...(account.avatarUrl ? { current: account.avatarUrl } : {}) };
+    return { user, ...(account.avatarUrl ? { current: account.avatarUrl } : {}), state: undefined };
   }
 
-  async apply(account: Account, avatar: Avatar): Promise<Applied> {
+  async apply(account: Account<undefined>, avatar: Avatar): Promise<Applied> {
     const { directory } = this.#open();
     const mxc = await this.#uploads.get(avatar.sha256, () => this.#open().api.upload(avatar.jpeg, `avatar-${avatar.sha256.slice(0, 16)}.jpg`));
     await this.#setAvatar(account.user, mxc);
@@ -108,25 +110,13 @@ export class MatrixTarget implements Target {
    * idempotent. A timeout may also hide a write, so the profile is read back before deciding. */
   async #setAvatar(user: string, mxc: string): Promise<void> {
     const { api } = this.#open();
-    try {
-      await api.setAvatar(user, mxc, { idempotent: false });
-    } catch (error) {
-      if (!(error instanceof AvatarError) || error.kind !== 'unknown') throw error;
-      const now = await api.account(user);
-      if (now?.avatarUrl === mxc) return;
-      await api.setAvatar(user, mxc, { idempotent: true });
-    }
-  }
-}
-
-/** Before the first row anything short of success ends the run: exit 3, with what failed. */
-async function startup<T>(step: Promise<T>, context: string): Promise<T> {
-  try {
-    return await step;
-  } catch (error) {
-    if (error instanceof AvatarError && error.kind !== 'fatal') {
-      throw new FatalError('target_unavailable', `${context}: ${error.message}`);
-    }
-    throw error;
+    await writeThenVerify<string | null | undefined>({
+      write: async (idempotent) => {
+        await api.setAvatar(user, mxc, { idempotent });
+        return mxc;
+      },
+      readBack: async () => (await api.account(user))?.avatarUrl,
+      landed: (now) => now === mxc,
+    });
   }
 }

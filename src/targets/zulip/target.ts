@@ -14,8 +14,10 @@ import { createEndpoint } from '../../net/endpoint.js';
 import type { ErrorPolicy } from '../../net/errors.js';
 import { createHttp, type HttpClient, type Timeouts } from '../../net/http.js';
 import { Pacer } from '../../net/pacer.js';
-import type { Account, Applied, Avatar, Prior, Target, TargetLimits } from '../target.js';
+import { writeThenVerify } from '../../net/write-then-verify.js';
+import type { Account, Applied, Avatar, Prior, Target, TargetFeatures, TargetLimits } from '../target.js';
 import { targetPacer, type PacingDeps } from '../pacing.js';
+import { startup } from '../startup.js';
 import { ZulipApi, type Auth, type ZulipUser } from './api.js';
 import { Directory } from './directory.js';
 import { adminPolicy, anonymousPolicy, userPolicy } from './errors.js';
@@ -51,16 +53,21 @@ interface Session {
 }
 
 /** What resolve hands to apply. */
-interface Resolved {
+export interface Resolved {
   readonly user: ZulipUser;
   readonly email: string;
 }
 
-export class ZulipTarget implements Target {
+export class ZulipTarget implements Target<Resolved> {
   readonly name = 'zulip';
   readonly id: string;
-  readonly guardsUserChanges = true;
-  limits: TargetLimits = { preferredEdge: PREFERRED_EDGE };
+  readonly features: TargetFeatures<Resolved> = {
+    guardsUserChanges: true,
+    bulkDiscovery: true,
+    backupPrevious: false,
+    // Emails are case-insensitive in Zulip: Ana@x and ana@x are the same row.
+    canonical: (user) => user.trim().toLowerCase(),
+  };
   /** Known after open(). */
   serverVersion?: string;
   featureLevel?: number;
@@ -75,29 +82,24 @@ export class ZulipTarget implements Target {
     this.id = `zulip:${config.site}`;
   }
 
-  /** Emails are case-insensitive in Zulip: Ana@x and ana@x are the same row. */
-  canonical(user: string): string {
-    return user.trim().toLowerCase();
-  }
-
   /** Counters of the administrator's pacer (discovery): for tests and benchmarks. */
   get adminPacer(): Pacer | undefined {
     return this.#session?.pacers[1];
   }
 
-  async open(signal: AbortSignal): Promise<void> {
+  async open(signal: AbortSignal): Promise<TargetLimits> {
     this.#signal = signal;
     const { config } = this;
     const cache = config.mode.kind === 'jwt' ? await openCache(config.mode.cachePath, config.mode.secret, config.site, this.deps.log) : undefined;
     try {
-      await this.#start(signal, cache);
+      return await this.#start(signal, cache);
     } catch (error) {
       await cache?.close();
       throw error;
     }
   }
 
-  async #start(signal: AbortSignal, cache: KeyCache | undefined): Promise<void> {
+  async #start(signal: AbortSignal, cache: KeyCache | undefined): Promise<TargetLimits> {
     const { config, deps } = this;
 
     const anonPacer = this.#pacer('zulip', config.concurrency, signal);
@@ -146,7 +148,6 @@ export class ZulipTarget implements Target {
         if (error instanceof AvatarError && error.kind === 'fatal') throw error;
       });
     }
-    this.limits = { preferredEdge: PREFERRED_EDGE, maxBytes: Math.floor((realm.maxAvatarFileSizeMib ?? DEFAULT_MAX_MIB) * 1024 * 1024) };
     const directory = new Directory(await startup(admin.users(adminAuth), `${config.site}: cannot list users`));
     if (realm.avatarChangesDisabled) {
       deps.log.warn(`${config.site} lets only administrators change avatars: other users' rows fail with avatar_changes_disabled (see the README for the LDAP avatar sync alternative)`);
@@ -161,9 +162,10 @@ export class ZulipTarget implements Target {
       keys: new KeySource(config.mode, config.admin, { anonymous, log: deps.log, ...(cache ? { cache } : {}) }),
       ...(cache ? { cache } : {}),
     };
+    return { preferredEdge: PREFERRED_EDGE, maxBytes: Math.floor((realm.maxAvatarFileSizeMib ?? DEFAULT_MAX_MIB) * 1024 * 1024) };
   }
 
-  async resolve(user: string, prior: Prior | undefined): Promise<Account> {
+  async resolve(user: string, prior: Prior | undefined): Promise<Account<Resolved>> {
     const { directory, keys } = this.#open();
     const email = user.trim();
     if (!/^[^@\s]+@[^@\s]+$/.test(email)) throw new RowError('invalid_user_id', `${user} is not an email address; Zulip users are named by email`);
@@ -193,12 +195,9 @@ export class ZulipTarget implements Target {
     if (!keys.has(email)) throw new RowError('credentials_invalid', `--credentials has no API key for ${email}`);
   }
 
-  async apply(account: Account, avatar: Avatar): Promise<Applied> {
+  async apply(account: Account<Resolved>, avatar: Avatar): Promise<Applied> {
     const session = this.#open();
-    const state = account.state as Resolved | undefined;
-    const user = state?.user ?? session.directory.lookup(account.user);
-    if (!user) throw new RowError('user_not_found', `${account.user} is not a user of ${this.config.site}`);
-    const email = state?.email ?? account.user.trim();
+    const { user, email } = account.state;
     this.#checkWritable(user, email, session.keys);
 
     const id = email.toLowerCase();
@@ -309,22 +308,18 @@ export class ZulipTarget implements Target {
     const what = `upload the avatar of ${credential.email}`;
     const before = me?.avatarVersion ?? user.avatarVersion;
     const beforeUrl = me ? me.avatarUrl : user.avatarUrl;
-    let version: number | undefined;
-    let url: string | undefined;
-    try {
-      url = await api.upload(auth, avatar.jpeg, { idempotent: false, what });
-    } catch (error) {
-      if (!(error instanceof AvatarError) || error.kind !== 'unknown') throw error;
-      // The upload may have landed (a timeout after sending): read the version back before
-      // sending again, so a lost answer does not cost a second upload and a second event.
-      const now = await admin.user(adminAuth, credential.email);
-      if (now?.avatarVersion !== undefined && before !== undefined && now.avatarVersion > before) {
-        version = now.avatarVersion;
-        url = now.avatarUrl ?? undefined;
-      } else {
-        url = await api.upload(auth, avatar.jpeg, { idempotent: true, what });
-      }
-    }
+    // A lost answer is read back before sending again, so that it does not cost a second upload
+    // and a second event: the upload landed if the version moved past the one seen before.
+    const landed = await writeThenVerify<{ url: string | undefined; version?: number }>({
+      write: async (idempotent) => ({ url: await api.upload(auth, avatar.jpeg, { idempotent, what }) }),
+      readBack: async () => {
+        const now = await admin.user(adminAuth, credential.email);
+        return { url: now?.avatarUrl ?? undefined, ...(now?.avatarVersion !== undefined ? { version: now.avatarVersion } : {}) };
+      },
+      landed: (now) => now.version !== undefined && before !== undefined && now.version > before,
+    });
+    const url = landed.url;
+    let version = landed.version;
     // The answer carries only avatar_url; the server does avatar_version += 1 (§1). Were the user
     // to change it in the same instant, the recorded version would be off by one and the next run
     // would keep their picture (changed_by_user): the safe side.
@@ -347,17 +342,5 @@ async function openCache(path: string, secret: string, site: string, log: Logger
     return await KeyCache.open(path, secret, site, log);
   } catch (error) {
     throw new FatalError('key_cache_unavailable', `--key-cache ${path}: cannot be opened (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
-  }
-}
-
-/** Before the first row anything short of success ends the run: exit 3, with what failed. */
-async function startup<T>(step: Promise<T>, context: string): Promise<T> {
-  try {
-    return await step;
-  } catch (error) {
-    if (error instanceof AvatarError && error.kind !== 'fatal') {
-      throw new FatalError('target_unavailable', `${context}: ${error.message}`);
-    }
-    throw error;
   }
 }

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { createLogger, type Logger } from '../../../src/log.js';
 import { readConfig, type AuthgearConfig } from '../../../src/targets/authgear/options.js';
 import { AuthgearTarget, type AuthgearDeps } from '../../../src/targets/authgear/target.js';
-import type { Account, Avatar } from '../../../src/targets/target.js';
+import type { Avatar, TargetLimits } from '../../../src/targets/target.js';
 import { FakeAuthgear, type AuthgearOptions } from '../../servers/authgear.js';
 
 export interface Setup {
@@ -18,7 +18,8 @@ export interface Setup {
   /** Every line written through the logger (verbose). */
   lines: string[];
   keyFile: string;
-  open(): Promise<void>;
+  /** Opens the target; resolves to the limits it announced. */
+  open(): Promise<TargetLimits>;
 }
 
 /** Writes a PEM where the portal would save it: `<dir>/<key id>.pem`. */
@@ -62,7 +63,7 @@ export function avatar(seed: string): Avatar {
 
 /** Resolve then apply, as the pipeline does for one row. */
 export async function importRow(target: AuthgearTarget, user: string, image: Avatar): Promise<ReturnType<AuthgearTarget['apply']> extends Promise<infer T> ? T : never> {
-  const account: Account = await target.resolve(user, undefined);
+  const account = await target.resolve(user, undefined);
   return target.apply(account, image);
 }
 

@@ -14,10 +14,10 @@ describe('authgear target: open()', () => {
   test('one authorised probe, and avatars are capped to 10 MiB', async () => {
     const s = await setup();
     try {
-      await s.open();
+      const limits = await s.open();
       expect(s.authgear.server.counts()).toEqual({ graphql: 1 });
       expect(s.authgear.count('__typename')).toBe(1);
-      expect(s.target.limits.maxBytes).toBe(MAX_UPLOAD_BYTES);
+      expect(limits.maxBytes).toBe(MAX_UPLOAD_BYTES);
       expect(MAX_UPLOAD_BYTES).toBe(10_485_760);
     } finally {
       await s.authgear.close();
@@ -86,7 +86,7 @@ describe('authgearTarget factory', () => {
   test('builds a target named after its endpoint; the key id defaults to the file name; low default concurrency', async () => {
     const file = await keyFile(pem, '0123abcd');
     const target = await authgearTarget.create(context({ endpoint: 'https://myapp.authgear.cloud/', 'project-id': 'myapp', 'admin-key-file': file }));
-    expect(target).toMatchObject({ name: 'authgear', id: 'authgear:https://myapp.authgear.cloud', guardsUserChanges: true, limits: { maxBytes: 10_485_760 } });
+    expect(target).toMatchObject({ name: 'authgear', id: 'authgear:https://myapp.authgear.cloud', features: { guardsUserChanges: true } });
     expect((target as unknown as { config: { keyId: string; matchBy: string; concurrency: number } }).config).toMatchObject({ keyId: '0123abcd', matchBy: 'email', concurrency: 2 });
     expect(authgearTarget.defaultConcurrency).toBe(2);
     const explicit = await authgearTarget.create(context({ endpoint: 'https://a.example', 'project-id': 'a', 'admin-key-file': file, 'key-id': 'k-1', 'match-by': 'phone_number' }));

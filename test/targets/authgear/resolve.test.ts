@@ -58,9 +58,9 @@ describe('authgear target: resolve()', () => {
 
   test('emails are one user whatever their case (duplicate rows are caught by the pipeline)', async () => {
     s = await setup();
-    expect(s.target.canonical(' Ana@ACME.example ')).toBe('ana@acme.example');
+    expect(s.target.features.canonical!(' Ana@ACME.example ')).toBe('ana@acme.example');
     const phones = await setup({}, { argv: { 'match-by': 'phone_number' } });
-    expect(phones.target.canonical('+34600000001')).toBe('+34600000001');
+    expect(phones.target.features.canonical!('+34600000001')).toBe('+34600000001');
     await phones.authgear.close();
   });
 });

@@ -16,7 +16,7 @@ describe('matrixTarget factory', () => {
   test('builds a target named after its homeserver, token from MATRIX_ACCESS_TOKEN, and registers it as a secret', async () => {
     const ctx = context({ homeserver: 'https://matrix.example.org/' }, { MATRIX_ACCESS_TOKEN: 'syt_env_token_abc' });
     const target = await matrixTarget.create(ctx);
-    expect(target).toMatchObject({ name: 'matrix', id: 'matrix:https://matrix.example.org', guardsUserChanges: true });
+    expect(target).toMatchObject({ name: 'matrix', id: 'matrix:https://matrix.example.org', features: { guardsUserChanges: true } });
     expect(ctx.log.redact('Bearer syt_env_token_abc')).toBe('Bearer ***');
   });
 

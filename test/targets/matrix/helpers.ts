@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { createLogger, type Logger } from '../../../src/log.js';
 import type { MatrixConfig } from '../../../src/targets/matrix/options.js';
 import { MatrixTarget, type MatrixDeps } from '../../../src/targets/matrix/target.js';
-import type { Avatar } from '../../../src/targets/target.js';
+import type { Avatar, TargetLimits } from '../../../src/targets/target.js';
 import { FakeSynapse, type SynapseOptions } from '../../servers/synapse.js';
 
 export interface Setup {
@@ -13,7 +13,8 @@ export interface Setup {
   log: Logger;
   /** Every line written through the logger (verbose). */
   lines: string[];
-  open(): Promise<void>;
+  /** Opens the target; resolves to the limits it announced. */
+  open(): Promise<TargetLimits>;
 }
 
 export async function setup(

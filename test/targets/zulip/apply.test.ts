@@ -159,8 +159,8 @@ describe('zulip target: apply()', () => {
     s = await setup({ maxAvatarFileSizeMib: 0.0005 });
     const ana = s.zulip.addUser('ana@corp.example');
     const target = s.target(credentials(s.zulip, [ana.email]));
-    await target.open(signal());
-    expect(target.limits.maxBytes).toBe(524);
+    const limits = await target.open(signal());
+    expect(limits.maxBytes).toBe(524);
     const big = raw(await photo(1));
     expect(big.jpeg.length).toBeGreaterThan(524);
     await expect(importRow(target, ana.email, big)).rejects.toMatchObject({ code: 'upload_rejected', message: expect.stringContaining('larger than the allowed limit') });

@@ -39,7 +39,7 @@ describe('zulipTarget factory', () => {
     const creds = await file('keys.csv', `email,api_key\nAna@Corp.Example,${ANA_KEY}\n`);
     const { ctx } = context({ site: 'https://chat.example.com/', credentials: creds }, adminEnv);
     const target = await zulipTarget.create(ctx);
-    expect(target).toMatchObject({ name: 'zulip', id: 'zulip:https://chat.example.com', guardsUserChanges: true, limits: { preferredEdge: 500 } });
+    expect(target).toMatchObject({ name: 'zulip', id: 'zulip:https://chat.example.com', features: { guardsUserChanges: true } });
     expect(ctx.log.redact(`x ${ADMIN_KEY} ${ANA_KEY}`)).toBe('x *** ***');
     const basic = Buffer.from(`admin@corp.example:${ADMIN_KEY}`).toString('base64');
     expect(ctx.log.redact(basic)).toBe('***');

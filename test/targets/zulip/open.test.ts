@@ -13,9 +13,9 @@ describe('zulip target: open()', () => {
   test('reads server_settings, checks the admin key, reads the limit from /register, lists users once', async () => {
     s = await setup({ maxAvatarFileSizeMib: 3 });
     const target = s.target(credentials(s.zulip, []));
-    await target.open(signal());
+    const limits = await target.open(signal());
     expect(target.serverVersion).toBe('11.4');
-    expect(target.limits).toEqual({ preferredEdge: 500, maxBytes: 3 * 1024 * 1024 });
+    expect(limits).toEqual({ preferredEdge: 500, maxBytes: 3 * 1024 * 1024 });
     expect(s.zulip.server.counts()).toEqual({ server_settings: 1, users_me: 1, register: 1, delete_queue: 1, users: 1 });
     expect(s.zulip.queues.size).toBe(0); // the event queue /register made is not left behind
     const register = s.zulip.server.requests.find((r) => r.route === 'register')!;

@@ -20,7 +20,7 @@ describe('zulip target: resolve()', () => {
 
     expect(account).toMatchObject({ user: 'ana.lima@corp.example', id: String(ana.userId), current: '7' });
     expect(s.zulip.server.requests.length).toBe(requests); // no per-row lookup
-    expect(target.canonical('  ANA.Lima@corp.example ')).toBe('ana.lima@corp.example');
+    expect(target.features.canonical!('  ANA.Lima@corp.example ')).toBe('ana.lima@corp.example');
     await target.close();
   });
 
