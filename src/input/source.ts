@@ -5,7 +5,9 @@
 import { constants } from 'node:fs';
 import { open, realpath, stat, type FileHandle } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import { capText } from '../capped-text.js';
 import { RowError } from '../errors.js';
+import { stripUrlSecrets } from '../url-secrets.js';
 import { fetchImage } from './fetch.js';
 import { checkUrl, displayUrl } from './hosts.js';
 import { fileError, isInside, realpathAsFarAsExists } from './paths.js';
@@ -52,7 +54,8 @@ function locateUrl(text: string, options: SourceOptions): SourceRef {
   try {
     url = new URL(text);
   } catch {
-    throw new RowError('url_not_allowed', `${JSON.stringify(text)} is not a valid URL`);
+    // Unparsed, so displayUrl cannot help: the text itself loses what may be secret.
+    throw new RowError('url_not_allowed', `${JSON.stringify(capText(stripUrlSecrets(text)))} is not a valid URL`);
   }
   checkUrl(url, options.allowHosts, `${displayUrl(url)}: `);
   return { kind: 'url', url, display: displayUrl(url) };

@@ -3,7 +3,7 @@
 // asked for (2xx or an `expect`ed status) or a classified AvatarError.
 import { AvatarError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { classifyResponse, classifyTransport, type ErrorPolicy } from './errors.js';
+import { classifyResponse, classifyTransport, maskedForMessages, type ErrorPolicy } from './errors.js';
 import type { HttpClient, HttpRequest, HttpResponse } from './http.js';
 import type { Pacer } from './pacer.js';
 
@@ -24,7 +24,7 @@ export function createEndpoint(options: { http: HttpClient; pacer: Pacer; policy
         } catch (error) {
           throw redacted(classifyTransport(error, request), log) ?? error;
         }
-        const refused = classifyResponse(response, request, policy);
+        const refused = classifyResponse(maskedForMessages(response, log.redact), request, policy);
         if (refused) throw redacted(refused, log);
         return response;
       },

@@ -4,7 +4,7 @@
 // each target family supplies an ErrorPolicy.
 import { RequestError, TimeoutError } from 'got';
 import { AvatarError, FatalError } from '../errors.js';
-import type { HttpRequest, HttpResponse } from './http.js';
+import { parseJson, type HttpRequest, type HttpResponse } from './http.js';
 import { parseRetryAfter } from './retry-after.js';
 
 export interface ErrorPolicy {
@@ -76,7 +76,27 @@ export function classifyTransport(error: unknown, request: HttpRequest): AvatarE
   return new AvatarError('unknown', 'write_unknown', `${what}: ${detail}; the server may or may not have applied it`);
 }
 
-/** A short, printable excerpt of an error body for messages (an HTML error page, a JSON error). */
+/**
+ * The response as error messages may quote it: the body with every registered secret masked
+ * (a server that echoes the Authorization header), before any excerpt is cut from it — cutting
+ * first would leave a token straddling the cut readable minus its tail. Lazy: an answer that is
+ * taken (2xx) is never decoded for this.
+ */
+export function maskedForMessages(response: HttpResponse, redact: (text: string) => string): HttpResponse {
+  let body: Buffer | undefined;
+  const view: HttpResponse = {
+    status: response.status,
+    headers: response.headers,
+    get body() {
+      return (body ??= Buffer.from(redact(response.body.toString('utf8'))));
+    },
+    json: () => parseJson(view.body),
+  };
+  return view;
+}
+
+/** A short, printable excerpt of an error body for messages (an HTML error page, a JSON error).
+ * Cut from a body already masked (maskedForMessages). */
 export function snippet(body: Buffer, max = 120): string {
   const text = body.toString('utf8').replace(/\s+/g, ' ').trim();
   if (!text) return '';

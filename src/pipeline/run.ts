@@ -10,7 +10,9 @@ import { CompactTable } from '../ledger/compact-table.js';
 import type { Ledger } from '../ledger/ledger.js';
 import type { RowLine } from '../ledger/lines.js';
 import type { Account, Avatar, Target } from '../targets/target.js';
+import { capText, MAX_MESSAGE_CHARS } from '../capped-text.js';
 import { tidyHeap } from '../heap.js';
+import { stripUrlSecrets } from '../url-secrets.js';
 import { Lru } from '../lru.js';
 
 // The only place that knows the order of the stages. A row's life:
@@ -86,7 +88,8 @@ export async function run(config: RunConfig): Promise<RunResult> {
   const fail = (base: RowInput, error: unknown): Promise<void> => {
     const known = isAvatarError(error);
     const code = known ? error.code : 'internal_error';
-    const message = config.redact(error instanceof Error ? error.message : String(error));
+    // Masked before it is cut (a secret across the cut), cut because it may quote a huge cell.
+    const message = capText(stripUrlSecrets(config.redact(error instanceof Error ? error.message : String(error))), MAX_MESSAGE_CHARS);
     const retryable = !known || error.kind !== 'row' || heals(code);
     return emit({ ...base, status: 'failed', error: { code, message, ...(retryable ? { retryable: true } : {}) } });
   };
@@ -95,13 +98,13 @@ export async function run(config: RunConfig): Promise<RunResult> {
     const cell = record.fields[config.imageColumn] ?? '';
     // The cell as given until it resolves, so a failed line still says what was asked for.
     const base: RowInput = {
-      type: 'row', ts: '', run: config.runId, row: record.row, line: record.line, user,
-      target: target.id, source: cell, settings: config.settings,
+      type: 'row', ts: '', run: config.runId, row: record.row, line: record.line, user: capText(user),
+      target: target.id, source: cellText(cell), settings: config.settings,
     };
     const stamp = (line: RowLine): RowLine => ({ ...line, ts: new Date().toISOString() });
     try {
       const ref = await locate(cell, config.source);
-      base.source = sourceId(ref);
+      base.source = capText(sourceId(ref));
       const fingerprint = await statSource(ref);
       if (fingerprint) Object.assign(base, { sourceSize: fingerprint.size, sourceMtimeMs: fingerprint.mtimeMs });
       const fpKey = fingerprint && `${base.source}\0${fingerprint.dev}:${fingerprint.ino}:${fingerprint.size}:${fingerprint.mtimeMs}`;
@@ -137,7 +140,7 @@ export async function run(config: RunConfig): Promise<RunResult> {
         return line.sourceSha256 !== undefined && (await digest()) === line.sourceSha256;
       };
 
-      const found = await ledger.lookup(target.id, user);
+      const found = await ledger.lookup(target.id, base.user);
       // A duplicate row's failure describes that run's CSV, not this user's state.
       const latest = found.latest?.error?.code === 'duplicate_user' ? undefined : found.latest;
       const held = found.held;
@@ -198,8 +201,8 @@ export async function run(config: RunConfig): Promise<RunResult> {
 
   /** A line for a row that fails before any work: nothing about its source is known yet. */
   const early = (record: CsvRecord | CsvProblem, user: string): RowInput => ({
-    type: 'row', ts: new Date().toISOString(), run: config.runId, row: record.row, line: record.line, user,
-    target: target.id, source: 'fields' in record ? (record.fields[config.imageColumn] ?? '') : '', settings: config.settings,
+    type: 'row', ts: new Date().toISOString(), run: config.runId, row: record.row, line: record.line, user: capText(user),
+    target: target.id, source: 'fields' in record ? cellText(record.fields[config.imageColumn] ?? '') : '', settings: config.settings,
   });
 
   const admit = (record: CsvRecord | CsvProblem): Promise<void> => {
@@ -245,8 +248,6 @@ export async function run(config: RunConfig): Promise<RunResult> {
   return { ...(fatal ? { fatal } : {}), interrupted: config.signal.aborted && !fatal, imagesRead, imageBytesRead };
 }
 
-/** How the ledger names a source. A URL may carry credentials or a signed query: the ledger gets
- * the redacted form plus a digest of the full URL, so a changed query still reads as a change. */
 /**
  * Rows admitted but not finished: the CSV stream stays paused beyond this, so memory does not
  * depend on the CSV's length. Wider than the work slots because most of a row's life is small
@@ -257,10 +258,18 @@ export function windowFor(jobs: number, concurrency: number): number {
   return Math.max(64, 2 * (jobs + concurrency));
 }
 
+/** How the ledger names a source. A URL may carry credentials or a signed query: the ledger gets
+ * the redacted form plus a digest of the full URL, so a changed query still reads as a change. */
 function sourceId(ref: SourceRef): string {
   if (ref.kind === 'file') return ref.path;
   if (ref.display === ref.url.href) return ref.display;
   return `${ref.display}#${createHash('sha256').update(ref.url.href).digest('hex').slice(0, 16)}`;
+}
+
+/** An image cell as a ledger field before it resolved to a source (it may never: a refused URL
+ * still holds its credentials and signature), capped in length. */
+function cellText(cell: string): string {
+  return capText(stripUrlSecrets(cell));
 }
 
 /** What a skipped row copies forward from the line that recorded the target's state. */

@@ -291,3 +291,27 @@ describe('exit codes and usage errors', () => {
     expect(result.stdout).toMatch(/Examples:/);
   });
 });
+
+describe('huge cells', () => {
+  test('are not copied whole into the ledger, the messages or the summary', async () => {
+    const dir = await tempDir();
+    const hugePath = `photos/${'p'.repeat(5 * 1024 * 1024)}.jpg`;
+    const hugeId = `user${'x'.repeat(5 * 1024 * 1024)}`;
+    await writeFile(join(dir, 'people.csv'), `user_id,photo\nuser0,${hugePath}\n${hugeId},photos/p1.jpg\n`);
+
+    const run = await runCli([join(dir, 'people.csv'), '--out', join(dir, 'avatars'), '--progress', 'off', '--verbose']);
+    const dry = await runCli([join(dir, 'people.csv'), '--out', join(dir, 'avatars'), '--progress', 'off', '--dry-run']);
+
+    expect(run.code).toBe(1);
+    expect(dry.code).toBe(1);
+    const ledgerText = await readFile(join(dir, 'people.ledger.jsonl'), 'utf8');
+    expect(ledgerText.length).toBeLessThan(16 * 1024);
+    for (const output of [run, dry]) expect(output.stdout.length + output.stderr.length).toBeLessThan(16 * 1024);
+    const lines = rowLines(await readLedger(join(dir, 'people.ledger.jsonl')));
+    expect(lines).toHaveLength(2);
+    // The start of the cell as written, and a digest of all of it, so two long cells stay apart.
+    expect(String(lines[0]!.source).startsWith(hugePath.slice(0, 1000))).toBe(true);
+    expect(lines[0]!.source).toMatch(/sha256 [0-9a-f]{16}/);
+    expect(lines[1]!.user).toMatch(/^userxxx.*sha256 [0-9a-f]{16}/);
+  });
+});

@@ -38,3 +38,35 @@ describe('image URLs', () => {
     }
   });
 });
+
+describe('URL rows that fail before the URL is even parsed', () => {
+  // What a kill-switch audit found: the raw cell went into the ledger's `source` and into the
+  // messages on stdout and stderr, credentials and signature included.
+  const cells = [
+    ['host', 'http://ana:S3cretPw@files.example.com/ana.jpg?sig=TOPSIGNATURE'],
+    ['invalid', 'http://ana:S3cretPw@[not-a-host/ana.jpg?sig=TOPSIGNATURE'],
+    ['scheme', 'ftp://ana:S3cretPw@files.example.com/ana.jpg?sig=TOPSIGNATURE'],
+    ['fragment', 'https://ana:S3cretPw@files.example.com/ana.jpg#access_token=TOPSIGNATURE'],
+  ];
+
+  test.each([['a run', []], ['a dry run', ['--dry-run']]])('leave no credential or signed query in %s: ledger, stdout or stderr', async (_name, extra) => {
+    const dir = await tempDir();
+    await writeFile(join(dir, 'people.csv'), `id,photo\n${cells.map(([id, url]) => `${id},${url}`).join('\n')}\n`);
+
+    const result = await runCli([join(dir, 'people.csv'), '--out', join(dir, 'avatars'), '--allow-host', '127.0.0.1', '--progress', 'off', '--verbose', ...extra]);
+
+    expect(result.code).toBe(1);
+    const ledgerText = await readFile(join(dir, 'people.ledger.jsonl'), 'utf8').catch(() => '');
+    for (const text of [ledgerText, result.stdout, result.stderr]) {
+      expect(text).not.toContain('S3cretPw');
+      expect(text).not.toContain('TOPSIGNATURE');
+    }
+    if (extra.length === 0) {
+      const lines = rowLines(await readLedger(join(dir, 'people.ledger.jsonl')));
+      expect(lines.map((l) => l.error?.code)).toEqual(['url_not_allowed', 'url_not_allowed', 'url_not_allowed', 'url_not_allowed']);
+      // Still says which file was asked for, minus the secrets.
+      expect(lines[0]!.source).toBe('http://files.example.com/ana.jpg?…');
+      expect(lines[2]!.source).toBe('ftp://files.example.com/ana.jpg?…');
+    }
+  });
+});

@@ -27,6 +27,8 @@ beforeEach(async () => {
       { name: 'write', method: 'PUT', path: /^\/write$/, handle: () => ({ status: 200, json: {} }) },
       { name: 'moved', method: 'GET', path: /^\/moved$/, handle: () => ({ status: 302, headers: { location: 'http://127.0.0.1:1/elsewhere' } }) },
       { name: 'echo-token', method: 'GET', path: /^\/echo$/, handle: (q) => ({ status: 400, body: `bad header ${q.headers.authorization}` }) },
+      // A proxy's error page that quotes the request's header just where a message is cut short.
+      { name: 'echo-5xx', method: 'GET', path: /^\/echo-5xx$/, handle: (q) => ({ status: 500, body: `<html>${'e'.repeat(100)} ${q.headers.authorization} </html>` }) },
     ],
     unrouted: (): Reply => ({ status: 404, body: '<html>not here</html>' }),
     rateLimited: (ms): Reply => ({ status: 429, json: { wait_ms: ms } }),
@@ -167,6 +169,14 @@ describe('endpoint: pacer + classification', () => {
     const pacer = new Pacer({ name: 'test', concurrency: 1, retries: 0 });
     const e2 = await createEndpoint({ http: client(), pacer, policy: leaky, log }).send({ method: 'GET', path: '/echo' }).catch((e: unknown) => e);
     expect((e2 as Error).message).toBe('bad header Bearer ***');
+  });
+
+  test('a token that straddles the cut of a long error body is masked before the body is cut', async () => {
+    const pacer = new Pacer({ name: 'test', concurrency: 1, retries: 0 });
+    const error = await createEndpoint({ http: client(), pacer, policy, log }).send({ method: 'GET', path: '/echo-5xx', what: 'echo' }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'retries_exhausted' });
+    expect((error as Error).message).toContain('Bearer ***');
+    expect((error as Error).message).not.toContain(TOKEN.slice(0, 8));
   });
 
   test('retries are bounded: a server that keeps failing makes the row fail as retryable', async () => {

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { RowError, type AvatarError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import type { Endpoint } from '../../net/endpoint.js';
-import { classifyResponse, classifyTransport, type ErrorPolicy } from '../../net/errors.js';
+import { classifyResponse, classifyTransport, maskedForMessages, type ErrorPolicy } from '../../net/errors.js';
 import type { HttpClient, HttpRequest, HttpResponse } from '../../net/http.js';
 import type { Pacer } from '../../net/pacer.js';
 import type { StandardAttributes } from './attributes.js';
@@ -129,7 +129,7 @@ export class AuthgearApi {
     };
     const uploaded = await this.#once(uploads, post, signal);
     if (uploaded.status !== 200) {
-      throw uploadUrlSpent(uploaded, post.what!) ?? this.#redacted(this.deps.policy.refusal(uploaded, post));
+      throw uploadUrlSpent(uploaded, post.what!) ?? this.#redacted(this.deps.policy.refusal(maskedForMessages(uploaded, this.deps.log.redact), post));
     }
     const stored = (uploaded.json() as { result?: { url?: unknown } } | undefined)?.result?.url;
     if (typeof stored !== 'string' || !/^authgearimages:\/\/\/[^/]+\/[^/]+/.test(stored)) {
@@ -147,7 +147,7 @@ export class AuthgearApi {
       const classified = classifyTransport(error, request);
       throw classified ? this.#redacted(classified) : error;
     }
-    const refused = classifyResponse(response, request, this.deps.policy);
+    const refused = classifyResponse(maskedForMessages(response, this.deps.log.redact), request, this.deps.policy);
     if (refused) throw this.#redacted(refused);
     return response;
   }
