@@ -17,6 +17,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { jwtVerify } from 'jose';
 import sharp, { type Metadata } from 'sharp';
 import { FakeServer, type FakeRequest, type Faults, type Reply, type Route } from './harness.js';
+import { multipartBoundary, parseMultipart } from './multipart.js';
 
 export type Role = 100 | 200 | 300 | 400 | 600; // owner, administrator, moderator, member, guest
 export type EmailVisibility = 'everyone' | 'admins' | 'nobody';
@@ -540,30 +541,9 @@ type MultipartFile = MultipartPart & { readonly filename: string };
 
 /** Every part of a multipart body; Django puts those with a filename in request.FILES. */
 function multipartParts(request: FakeRequest): MultipartPart[] {
-  const type = request.headers['content-type'] ?? '';
-  const boundary = /^multipart\/form-data;.*\bboundary="?([^";]+)"?/i.exec(type)?.[1];
-  if (!boundary) return [];
-  const body = request.body;
-  const delimiter = Buffer.from(`--${boundary}`);
-  const parts: MultipartPart[] = [];
-  let at = body.indexOf(delimiter);
-  while (at >= 0) {
-    const start = at + delimiter.length;
-    if (body.subarray(start, start + 2).toString() === '--') break;
-    const next = body.indexOf(delimiter, start);
-    if (next < 0) break;
-    const part = body.subarray(start + 2, next - 2); // after CRLF, before the CRLF ahead of the delimiter
-    const split = part.indexOf('\r\n\r\n');
-    if (split >= 0) {
-      const headers = part.subarray(0, split).toString('utf8');
-      const disposition = /content-disposition:([^\r\n]*)/i.exec(headers)?.[1] ?? '';
-      const filename = /filename="([^"]*)"/i.exec(disposition)?.[1];
-      const contentType = /content-type:\s*([^\r\n]*)/i.exec(headers)?.[1]?.trim() ?? '';
-      parts.push({ ...(filename ? { filename } : {}), contentType, bytes: Buffer.from(part.subarray(split + 4)) });
-    }
-    at = next;
-  }
-  return parts;
+  const boundary = multipartBoundary(String(request.headers['content-type'] ?? ''));
+  const parts = boundary === undefined ? undefined : parseMultipart(request.body, boundary);
+  return (parts ?? []).map((p) => ({ ...(p.filename ? { filename: p.filename } : {}), contentType: p.contentType ?? '', bytes: p.content }));
 }
 
 function formBody(request: FakeRequest): URLSearchParams {
