@@ -4,8 +4,19 @@
 // not exist, a 429 on the profile PUT comes after the write, uploads need a Content-Length.
 // `release: 'old'` is 1.67 (0/1 flags, no Retry-After header, no authenticated media, list entries
 // without avatar_url as in seed 003); `release: 'new'` is 1.157.
+//
+// This file wires the routes and holds the API tests drive; each concern lives in synapse/:
+// media (upload limits, avatar rules), rate-limiter (rc_message), user-objects (the admin API's
+// shapes per release), replies (Matrix errors, the proxy's 413).
 import { randomBytes } from 'node:crypto';
 import { FakeServer, RESET, type FakeRequest, type Faults, type Reply, type Route } from './harness.js';
+import { MediaRepository, type Upload } from './synapse/media.js';
+import { Ratelimiter } from './synapse/rate-limiter.js';
+import { NGINX_413, errorBody, json, matrixError, parseBody } from './synapse/replies.js';
+import { adminUserObject, listEntry, type Profile, type SynapseUser } from './synapse/user-objects.js';
+
+export { NGINX_413 };
+export type { SynapseUser, Upload };
 
 export interface SynapseOptions {
   /** The homeserver's server_name: what user ids and mxc URIs carry (not the API host). */
@@ -31,50 +42,17 @@ export interface SynapseOptions {
   readonly now?: () => number;
 }
 
-export interface SynapseUser {
-  name: string;
-  admin: boolean;
-  deactivated: boolean;
-  erased: boolean;
-  isGuest: boolean;
-  creationMs: number;
-}
-
-interface Profile {
-  displayname: string | null;
-  avatar_url: string | null;
-}
-
-export interface Upload {
-  readonly mxc: string;
-  readonly bytes: Buffer;
-  readonly contentType: string;
-  readonly filename: string | null;
-  readonly uploader: string;
-}
-
-const MAX_REQUEST_BODY_FLOOR = Math.floor(12.5 * 1024 * 1024); // synapse/api/constants.py
-
-const errorBody = (errcode: string, error: string, extra: Record<string, unknown> = {}) => ({ errcode, error, ...extra });
-const json = (status: number, body: unknown, headers?: Record<string, string>): Reply => ({ status, json: body, ...(headers ? { headers } : {}) });
-const matrixError = (status: number, errcode: string, error: string, extra?: Record<string, unknown>) => json(status, errorBody(errcode, error, extra));
-
-export const NGINX_413 =
-  '<html>\r\n<head><title>413 Request Entity Too Large</title></head>\r\n<body>\r\n<center><h1>413 Request Entity Too Large</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n';
-
 export class FakeSynapse {
   readonly serverName: string;
   readonly users = new Map<string, SynapseUser>();
   /** The profiles table: no foreign key to users, as in Synapse (the client PUT can orphan rows). */
   readonly profiles = new Map<string, Profile>();
-  readonly uploads: Upload[] = [];
   /** Every profile PUT that wrote, in order (including those answered with 429). */
   readonly avatarWrites: { user: string; avatar_url: string | null }[] = [];
   readonly adminToken: string;
   #tokens = new Map<string, string>();
-  #buckets = new Map<string, { count: number; start: number }>();
-  #exempt = new Set<string>();
-  #quota: number;
+  readonly #media: MediaRepository;
+  readonly #limiter: Ratelimiter;
   #opts: Required<Omit<SynapseOptions, 'proxyMaxBodySize' | 'mediaUploadQuota' | 'avatarRules'>> &
     Pick<SynapseOptions, 'proxyMaxBodySize' | 'mediaUploadQuota' | 'avatarRules'>;
   server!: FakeServer;
@@ -95,7 +73,8 @@ export class FakeSynapse {
       ...options,
     };
     this.serverName = this.#opts.serverName;
-    this.#quota = options.mediaUploadQuota ?? Infinity;
+    this.#media = new MediaRepository(this.#opts);
+    this.#limiter = new Ratelimiter({ now: this.#opts.now, rule: this.#opts.rcMessage });
     const admin = this.addUser('admin', { admin: true });
     this.adminToken = this.login(admin);
   }
@@ -124,6 +103,10 @@ export class FakeSynapse {
   }
 
   // --- state for tests ---------------------------------------------------------------------
+
+  get uploads(): Upload[] {
+    return this.#media.uploads;
+  }
 
   /** Register a user; `localpart` or a full id. Returns the user id. */
   addUser(
@@ -168,7 +151,7 @@ export class FakeSynapse {
 
   /** What POST /_synapse/admin/v1/users/<id>/override_ratelimit with zeros does. */
   exemptFromRateLimits(userId: string): void {
-    this.#exempt.add(userId);
+    this.#limiter.exempt(userId);
   }
 
   // --- routes ------------------------------------------------------------------------------
@@ -249,10 +232,6 @@ export class FakeSynapse {
     return userId.slice(userId.indexOf(':') + 1) === this.serverName;
   }
 
-  #flag(value: boolean): boolean | number {
-    return this.#opts.integerFlags ? (value ? 1 : 0) : value;
-  }
-
   #whoami(request: FakeRequest): Reply {
     const auth = this.#auth(request);
     if ('reply' in auth) return auth.reply;
@@ -267,32 +246,11 @@ export class FakeSynapse {
   }
 
   #upload(request: FakeRequest): Reply | typeof RESET {
-    // synapse/http/site.py, before any servlet.
-    const type = request.headers['content-type'] ?? '';
-    if (type.toLowerCase().startsWith('multipart/form-data')) return { status: 415, body: '' };
-    const maxRequest = Math.max(MAX_REQUEST_BODY_FLOOR, this.#opts.maxUploadSize);
-    const declared = request.headers['content-length'];
-    if (declared !== undefined && Number(declared) > maxRequest) {
-      return matrixError(413, 'M_TOO_LARGE', `Request content is too large (>${maxRequest})`);
-    }
-    if (declared === undefined && request.body.length > maxRequest) return RESET;
-
+    const early = this.#media.beforeAuth(request);
+    if (early) return early;
     const auth = this.#auth(request);
     if ('reply' in auth) return auth.reply;
-    // upload_resource.py: _get_file_metadata.
-    if (declared === undefined) return matrixError(400, 'M_UNKNOWN', 'Request must specify a Content-Length');
-    if (Number(declared) > this.#opts.maxUploadSize) return matrixError(413, 'M_TOO_LARGE', 'Upload request body is too large');
-    if (this.#quota <= 0) return matrixError(400, 'M_RESOURCE_LIMIT_EXCEEDED', 'Media upload limit exceeded');
-    this.#quota--;
-    const mxc = `mxc://${this.serverName}/${randomBytes(18).toString('base64url').slice(0, 24)}`;
-    this.uploads.push({
-      mxc,
-      bytes: request.body,
-      contentType: type || 'application/octet-stream',
-      filename: request.query.get('filename'),
-      uploader: auth.user,
-    });
-    return json(200, { content_uri: mxc });
+    return this.#media.upload(request, auth.user);
   }
 
   async #setAvatar(request: FakeRequest, target: string): Promise<Reply> {
@@ -310,7 +268,7 @@ export class FakeSynapse {
     const value = (body as { avatar_url: unknown }).avatar_url;
     if (typeof value !== 'string') return matrixError(400, 'M_INVALID_PARAM', "'avatar_url' must be a string");
     if (value.length > 1000) return matrixError(400, 'M_UNKNOWN', 'Avatar URL is too long (max 1000)');
-    if (!this.#avatarAllowed(value)) return matrixError(403, 'M_FORBIDDEN', 'This avatar is not allowed');
+    if (!this.#media.avatarAllowed(value, this.#opts.avatarRules)) return matrixError(403, 'M_FORBIDDEN', 'This avatar is not allowed');
 
     // The write: an upsert with no check that the user exists, or is not deactivated/erased.
     const profile = this.profiles.get(target) ?? { displayname: null, avatar_url: null };
@@ -318,7 +276,7 @@ export class FakeSynapse {
     this.avatarWrites.push({ user: target, avatar_url: value === '' ? null : value });
 
     // _update_join_states: rate limited AFTER the write, on the target user's rc_message bucket.
-    const wait = this.#exempt.has(target) || this.#exempt.has(auth.user) ? undefined : this.#take(target);
+    const wait = this.#limiter.isExempt(target) || this.#limiter.isExempt(auth.user) ? undefined : this.#limiter.take(target);
     if (wait !== undefined) {
       await pause(this.#opts.rateLimitPauseMs);
       return this.#rateLimited(wait);
@@ -332,57 +290,13 @@ export class FakeSynapse {
     return json(200, { avatar_url: profile.avatar_url });
   }
 
-  /** max_avatar_size / allowed_avatar_mimetypes (check_avatar_size_and_mime_type). */
-  #avatarAllowed(value: string): boolean {
-    const rules = this.#opts.avatarRules;
-    if (!rules) return true;
-    const media = this.uploads.find((u) => u.mxc === value);
-    if (!media) return false;
-    if (rules.maxBytes !== undefined && media.bytes.length > rules.maxBytes) return false;
-    if (rules.mimeTypes && !rules.mimeTypes.includes(media.contentType)) return false;
-    return true;
-  }
-
-  /** Synapse's Ratelimiter: a leaky bucket; undefined when allowed, else the ms to wait. */
-  #take(key: string): number | undefined {
-    const { perSecond, burst } = this.#opts.rcMessage;
-    const now = this.#opts.now() / 1000;
-    const bucket = this.#buckets.get(key) ?? { count: 0, start: now };
-    const count = Math.max(0, bucket.count - (now - bucket.start) * perSecond);
-    if (count + 1 > burst) {
-      const allowedAt = now + (count + 1 - burst) / perSecond;
-      return Math.max(0, Math.round((allowedAt - now) * 1000));
-    }
-    this.#buckets.set(key, { count: count + 1, start: now });
-    return undefined;
-  }
-
-  #userObject(user: SynapseUser): Record<string, unknown> {
-    const profile = this.profiles.get(user.name);
-    const f = (v: boolean) => this.#flag(v);
-    if (this.#opts.release === 'old') {
-      return {
-        name: user.name, is_guest: f(user.isGuest), admin: f(user.admin), consent_version: null, consent_server_notice_sent: null,
-        appservice_id: null, creation_ts: Math.floor(user.creationMs / 1000), user_type: null, deactivated: f(user.deactivated),
-        shadow_banned: f(false), displayname: profile?.displayname ?? null, avatar_url: profile?.avatar_url ?? null,
-        threepids: [], external_ids: [],
-      };
-    }
-    return {
-      name: user.name, user_type: null, is_guest: f(user.isGuest), admin: f(user.admin), deactivated: f(user.deactivated),
-      erased: f(user.erased), shadow_banned: f(false), displayname: profile?.displayname ?? null, avatar_url: profile?.avatar_url ?? null,
-      threepids: [], external_ids: [], creation_ts: user.creationMs, appservice_id: null, consent_server_notice_sent: null,
-      consent_version: null, consent_ts: null, locked: f(false), suspended: f(false), last_seen_ts: null,
-    };
-  }
-
   #adminGet(request: FakeRequest, target: string): Reply {
     const auth = this.#admin(request);
     if ('reply' in auth) return auth.reply;
     if (!this.#isMine(target)) return matrixError(400, 'M_UNKNOWN', 'Can only look up local users');
     const user = this.users.get(target);
     if (!user) return matrixError(404, 'M_NOT_FOUND', 'User not found');
-    return json(200, this.#userObject(user));
+    return json(200, adminUserObject(user, this.profiles.get(user.name), this.#opts));
   }
 
   /** "Create or modify account": creates missing users with 201. The importer must never call it. */
@@ -409,7 +323,7 @@ export class FakeSynapse {
     if ('admin' in fields) user.admin = Boolean(fields.admin);
     if ('deactivated' in fields) user.deactivated = Boolean(fields.deactivated);
     this.profiles.set(target, profile);
-    return json(status, this.#userObject(user));
+    return json(status, adminUserObject(user, this.profiles.get(user.name), this.#opts));
   }
 
   /** GET /_synapse/admin/v2/users: offset pagination, `next_token` only while more remain. */
@@ -439,19 +353,7 @@ export class FakeSynapse {
       .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     const start = from as number;
     const page = matching.slice(start, start + (limit as number));
-    const f = (v: boolean) => this.#flag(v);
-    const users = page.map((u) => {
-      const profile = this.profiles.get(u.name);
-      if (!this.#opts.listIncludesAvatar) {
-        // Seed 003's shape.
-        return { name: u.name, password_hash: '$2b$12$fakefakefakefakefakefO', is_guest: f(u.isGuest), admin: f(u.admin), user_type: null, deactivated: f(u.deactivated) };
-      }
-      return {
-        name: u.name, user_type: null, is_guest: f(u.isGuest), admin: f(u.admin), deactivated: f(u.deactivated), erased: f(u.erased),
-        shadow_banned: f(false), displayname: profile?.displayname ?? null, avatar_url: profile?.avatar_url ?? null,
-        creation_ts: u.creationMs, locked: f(false), last_seen_ts: null,
-      };
-    });
+    const users = page.map((u) => listEntry(u, this.profiles.get(u.name), this.#opts));
     const body: Record<string, unknown> = { users, total: matching.length };
     if (start + (limit as number) < matching.length) body.next_token = String(start + page.length);
     return json(200, body);
@@ -464,21 +366,13 @@ export class FakeSynapse {
     const body = (parseBody(request.body) ?? {}) as { messages_per_second?: number; burst_count?: number };
     const mps = body.messages_per_second ?? 0;
     const burst = body.burst_count ?? 0;
-    if (mps === 0 && burst === 0) this.#exempt.add(target);
+    if (mps === 0 && burst === 0) this.#limiter.exempt(target);
     return json(200, { messages_per_second: mps, burst_count: burst });
   }
 }
 
 function localpart(userId: string): string {
   return userId.slice(1, userId.indexOf(':'));
-}
-
-function parseBody(body: Buffer): unknown {
-  try {
-    return JSON.parse(body.toString('utf8'));
-  } catch {
-    return undefined;
-  }
 }
 
 function pause(ms: number): Promise<void> {

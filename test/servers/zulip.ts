@@ -13,14 +13,22 @@
 //     unauthenticated calls;
 //   - jwt/fetch_api_key verifies HS256 for real (jose) against the configured JWT_AUTH_KEYS secret;
 //   - GET /users defaults to client_gravatar=true (FL 92+), hides delivery_email by visibility.
-import { createHash, randomBytes } from 'node:crypto';
+//
+// This file wires the routes and holds the API tests drive; each concern lives in zulip/:
+// api-keys (Basic auth), rate-limits, avatar-upload (the upload's checks), user-objects (what a
+// viewer sees), replies (Zulip's JSON and body parsing), state (users and uploads).
+import { randomBytes } from 'node:crypto';
 import { jwtVerify } from 'jose';
-import sharp, { type Metadata } from 'sharp';
 import { FakeServer, type FakeRequest, type Faults, type Reply, type Route } from './harness.js';
-import { multipartBoundary, parseMultipart } from './multipart.js';
+import { authenticate, basicEmail, newKey } from './zulip/api-keys.js';
+import { checkAvatarUpload } from './zulip/avatar-upload.js';
+import { RateLimits, rateLimited } from './zulip/rate-limits.js';
+import { bool, formBody, success, withHeaders, zulipError } from './zulip/replies.js';
+import { isAdmin, type AvatarUpload, type EmailVisibility, type Role, type ZulipUserState } from './zulip/state.js';
+import { avatarUrl, canSeeEmail, userObject } from './zulip/user-objects.js';
 
-export type Role = 100 | 200 | 300 | 400 | 600; // owner, administrator, moderator, member, guest
-export type EmailVisibility = 'everyone' | 'admins' | 'nobody';
+export { basicEmail, zulipError };
+export type { AvatarUpload, EmailVisibility, Role, ZulipUserState };
 
 export interface ZulipOptions {
   readonly version?: string;
@@ -48,48 +56,6 @@ export interface ZulipOptions {
   readonly now?: () => number;
 }
 
-export interface ZulipUserState {
-  readonly userId: number;
-  /** The delivery email: the real address. */
-  email: string;
-  fullName: string;
-  role: Role;
-  isBot: boolean;
-  isActive: boolean;
-  avatarVersion: number;
-  avatarSource: 'G' | 'U' | 'J';
-  apiKey: string;
-  emailVisibility: EmailVisibility;
-}
-
-export interface AvatarUpload {
-  /** The account whose avatar changed: the key's owner (it is always /users/me). */
-  readonly userId: number;
-  /** The email the request authenticated with, as sent. */
-  readonly authEmail: string;
-  readonly bytes: Buffer;
-  readonly filename: string;
-  readonly contentType: string;
-  /** Parts in the multipart body, files or not. */
-  readonly parts: number;
-  /** avatar_version after the upload. */
-  readonly version: number;
-}
-
-const ACCEPTED = new Set(['image/avif', 'image/gif', 'image/heic', 'image/jpeg', 'image/png', 'image/tiff', 'image/webp']);
-const BY_EXTENSION: Record<string, string> = {
-  avif: 'image/avif', gif: 'image/gif', heic: 'image/heic', jpg: 'image/jpeg', jpeg: 'image/jpeg', png: 'image/png',
-  tif: 'image/tiff', tiff: 'image/tiff', webp: 'image/webp', bmp: 'image/bmp', svg: 'image/svg+xml', txt: 'text/plain',
-};
-const DECODERS = new Set(['avif', 'gif', 'heif', 'jpeg', 'png', 'tiff', 'webp']);
-const IMAGE_BOMB_TOTAL_PIXELS = 90_000_000;
-const KEY_FORMAT = /^[a-zA-Z0-9]{32}$/;
-
-const json = (status: number, body: Record<string, unknown>, headers?: Record<string, string>): Reply => ({ status, json: body, ...(headers ? { headers } : {}) });
-const success = (body: Record<string, unknown> = {}, headers?: Record<string, string>): Reply => json(200, { result: 'success', msg: '', ...body }, headers);
-export const zulipError = (status: number, code: string, msg: string, extra: Record<string, unknown> = {}, headers?: Record<string, string>): Reply =>
-  json(status, { result: 'error', msg, code, ...extra }, headers);
-
 export class FakeZulip {
   readonly users = new Map<number, ZulipUserState>();
   readonly uploads: AvatarUpload[] = [];
@@ -102,10 +68,9 @@ export class FakeZulip {
   readonly admin: ZulipUserState;
   readonly host: string;
   #nextId = 8;
-  #forced = new Map<number, { left: number; retryAfterSeconds: number }>();
-  #windows = new Map<string, number[]>();
   #opts: Required<Omit<ZulipOptions, 'jwtSecret'>> & Pick<ZulipOptions, 'jwtSecret'>;
   server!: FakeServer;
+  readonly #limits: RateLimits;
 
   private constructor(options: ZulipOptions) {
     this.#opts = {
@@ -122,6 +87,7 @@ export class FakeZulip {
       ...options,
     };
     this.host = this.#opts.host;
+    this.#limits = new RateLimits({ now: this.#opts.now, user: this.#opts.userRateLimit, ip: this.#opts.ipRateLimit });
     this.admin = this.addUser('Admin@Corp.Example', { role: 100, fullName: 'Iago Admin' });
   }
 
@@ -131,7 +97,7 @@ export class FakeZulip {
       routes: zulip.#routes(),
       unrouted: (_request, methodAllowed) =>
         methodAllowed ? zulipError(404, 'BAD_REQUEST', 'Not Found') : zulipError(405, 'BAD_REQUEST', 'Method Not Allowed'),
-      rateLimited: (ms) => zulip.#rateLimited(ms / 1000),
+      rateLimited: (ms) => rateLimited(ms / 1000),
       // Django's own 500 page: HTML, no JSON.
       serverError: () => ({ status: 500, headers: { 'Content-Type': 'text/html' }, body: '<h1>Server Error (500)</h1>' }),
     });
@@ -212,7 +178,7 @@ export class FakeZulip {
 
   /** The next `requests` authenticated requests by this user are answered 429 asking to wait. */
   limitNext(email: string, requests: number, retryAfterSeconds: number): void {
-    this.#forced.set(this.#must(email).userId, { left: requests, retryAfterSeconds });
+    this.#limits.forceNext(this.#must(email).userId, requests, retryAfterSeconds);
   }
 
   /** Requests that authenticated as this user (any outcome but 401), by route. */
@@ -233,14 +199,14 @@ export class FakeZulip {
     const r = (name: string, method: string, path: RegExp, handle: Route['handle']): Route => ({ name, method, path, handle });
     const authed = (handle: (request: FakeRequest, me: ZulipUserState, params: string[]) => Reply | Promise<Reply>): Route['handle'] =>
       (request, params) => {
-        const auth = this.#auth(request);
+        const auth = authenticate(request, this.users.values(), this.#opts.ignoreEmailInBasicAuth);
         if ('reply' in auth) return auth.reply;
-        const limited = this.#take(auth.user);
+        const limited = this.#limits.take(auth.user);
         if (limited) return limited;
-        return Promise.resolve(handle(request, auth.user, params)).then((reply) => withHeaders(reply, this.#rateHeaders(auth.user)));
+        return Promise.resolve(handle(request, auth.user, params)).then((reply) => withHeaders(reply, this.#limits.headers(auth.user)));
       };
     const anonymous = (handle: (request: FakeRequest) => Reply | Promise<Reply>): Route['handle'] =>
-      (request) => this.#takeIp() ?? handle(request);
+      (request) => this.#limits.takeIp() ?? handle(request);
     return [
       r('server_settings', 'GET', /^\/api\/v1\/server_settings$/, anonymous(() => this.#serverSettings())),
       r('register', 'POST', /^\/api\/v1\/register$/, authed((q, me) => this.#register(q, me))),
@@ -251,81 +217,6 @@ export class FakeZulip {
       r('user_by_email', 'GET', /^\/api\/v1\/users\/([^/]+)$/, authed((q, me, [who]) => this.#userByEmail(q, me, who!))),
       r('jwt_fetch_api_key', 'POST', /^\/api\/v1\/jwt\/fetch_api_key$/, anonymous((q) => this.#jwtFetch(q))),
     ];
-  }
-
-  /** zerver/decorator.py: authenticated_rest_api_view + access_user_by_api_key. */
-  #auth(request: FakeRequest): { user: ZulipUserState } | { reply: Reply } {
-    const header = request.headers.authorization;
-    const unauthorized = (msg: string) => ({ reply: zulipError(401, 'UNAUTHORIZED', msg, {}, { 'WWW-Authenticate': 'Basic realm="zulip"' }) });
-    if (!header) {
-      const accept = request.headers.accept ?? '';
-      if (accept.includes('text/html') && !accept.includes('application/json')) {
-        return { reply: { status: 302, headers: { Location: `/login/?next=${encodeURIComponent(request.path)}` }, body: '' } };
-      }
-      return unauthorized('Not logged in: API authentication or user session required');
-    }
-    const [scheme, encoded] = header.split(' ');
-    if (scheme?.toLowerCase() !== 'basic' || !encoded) return unauthorized('This endpoint requires HTTP basic authentication.');
-    const decoded = Buffer.from(encoded, 'base64').toString('utf8');
-    const colon = decoded.indexOf(':');
-    if (colon < 0) return unauthorized('Invalid authorization header for basic auth');
-    const email = decoded.slice(0, colon);
-    const key = decoded.slice(colon + 1);
-    if (!KEY_FORMAT.test(key)) return unauthorized('Malformed API key');
-    const user = [...this.users.values()].find((u) => u.apiKey === key);
-    if (!user) return unauthorized('Invalid API key');
-    if (!this.#opts.ignoreEmailInBasicAuth && email.toLowerCase() !== user.email.toLowerCase()) return unauthorized('Invalid API key');
-    if (!user.isActive) return unauthorized('Account is deactivated');
-    return { user };
-  }
-
-  /** api_by_user: a sliding window per user, plus whatever a test forced. */
-  #take(user: ZulipUserState): Reply | undefined {
-    const forced = this.#forced.get(user.userId);
-    if (forced && forced.left > 0) {
-      forced.left--;
-      return this.#rateLimited(forced.retryAfterSeconds, this.#rateHeaders(user, 0));
-    }
-    const wait = this.#window(`user:${user.userId}`, this.#opts.userRateLimit);
-    return wait === undefined ? undefined : this.#rateLimited(wait, this.#rateHeaders(user, 0));
-  }
-
-  #takeIp(): Reply | undefined {
-    const wait = this.#window('ip', this.#opts.ipRateLimit);
-    return wait === undefined ? undefined : this.#rateLimited(wait);
-  }
-
-  /** Seconds until a request would pass, or undefined when this one does (and is counted). */
-  #window(key: string, rule: { requests: number; windowMs: number }): number | undefined {
-    const now = this.#opts.now();
-    const hits = (this.#windows.get(key) ?? []).filter((t) => t > now - rule.windowMs);
-    this.#windows.set(key, hits);
-    if (hits.length >= rule.requests) return Math.max(0.001, (hits[0]! + rule.windowMs - now) / 1000);
-    hits.push(now);
-    return undefined;
-  }
-
-  #rateHeaders(user: ZulipUserState, remaining?: number): Record<string, string> {
-    const { requests, windowMs } = this.#opts.userRateLimit;
-    const now = this.#opts.now();
-    const used = (this.#windows.get(`user:${user.userId}`) ?? []).filter((t) => t > now - windowMs).length;
-    return {
-      'X-RateLimit-Limit': String(requests),
-      'X-RateLimit-Remaining': String(remaining ?? Math.max(0, requests - used)),
-      'X-RateLimit-Reset': String(Math.ceil((now + windowMs) / 1000)),
-    };
-  }
-
-  /** zerver/lib/exceptions.py RateLimitedError: 429, RATE_LIMIT_HIT, `retry-after` in body and header. */
-  #rateLimited(seconds: number, headers: Record<string, string> = {}): Reply {
-    const rounded = Math.round(seconds * 1000) / 1000;
-    return zulipError(
-      429,
-      'RATE_LIMIT_HIT',
-      'API usage exceeded rate limit; see https://zulip.com/api/http-headers#rate-limiting-response-headers',
-      { 'retry-after': rounded },
-      { ...headers, 'Retry-After': String(rounded) },
-    );
   }
 
   #serverSettings(): Reply {
@@ -383,8 +274,8 @@ export class FakeZulip {
     if (wants('realm_user')) {
       Object.assign(state, {
         avatar_source: me.avatarSource,
-        avatar_url: this.#avatarUrl(me, false),
-        avatar_url_medium: this.#avatarUrl(me, false),
+        avatar_url: avatarUrl(me, false),
+        avatar_url_medium: avatarUrl(me, false),
         user_id: me.userId,
         email: me.email,
         delivery_email: me.email,
@@ -423,7 +314,7 @@ export class FakeZulip {
       user = dummy && dummy[2]!.toLowerCase() === this.host ? this.users.get(Number(dummy[1])) : undefined;
       if (!user) {
         const candidate = this.byEmail(who);
-        if (candidate && this.#canSeeEmail(viewer, candidate)) user = candidate;
+        if (candidate && canSeeEmail(viewer, candidate)) user = candidate;
       }
     }
     if (!user) return zulipError(400, 'BAD_REQUEST', 'No such user');
@@ -435,38 +326,14 @@ export class FakeZulip {
     return success({ ...this.#userObject(me, me, false), max_message_id: -1 });
   }
 
-  /** zerver/views/user_settings.py set_avatar_backend, then upload_avatar_image. */
   async #upload(request: FakeRequest, me: ZulipUserState): Promise<Reply> {
-    const parts = multipartParts(request);
-    const files = parts.filter((p): p is MultipartFile => p.filename !== undefined);
-    if (files.length !== 1) return zulipError(400, 'BAD_REQUEST', 'You must upload exactly one avatar.');
-    if ((this.#opts.serverAvatarChangesDisabled || this.#opts.realmAvatarChangesDisabled) && !isAdmin(me)) {
-      return zulipError(400, 'BAD_REQUEST', 'Avatar changes are disabled in this organization.');
-    }
-    const [file] = files as [MultipartFile];
-    const mib = this.#opts.maxAvatarFileSizeMib;
-    if (file.bytes.length > mib * 1024 * 1024) return zulipError(400, 'BAD_REQUEST', `Uploaded file is larger than the allowed limit of ${mib} MiB`);
-    const byName = BY_EXTENSION[file.filename.split('.').pop()?.toLowerCase() ?? ''];
-    const byPart = file.contentType.split(';')[0]!.trim().toLowerCase();
-    if (!byName || !ACCEPTED.has(byName) || (byPart !== '' && !ACCEPTED.has(byPart))) return zulipError(400, 'BAD_IMAGE', 'Invalid image format');
-    let meta: Metadata;
-    try {
-      meta = await sharp(file.bytes).metadata();
-    } catch {
-      return zulipError(400, 'BAD_IMAGE', 'Could not decode image; did you upload an image file?');
-    }
-    if (!meta.format || !DECODERS.has(meta.format)) return zulipError(400, 'BAD_IMAGE', 'Could not decode image; did you upload an image file?');
-    if ((meta.width ?? 0) * (meta.height ?? 0) * (meta.pages ?? 1) > IMAGE_BOMB_TOTAL_PIXELS) return zulipError(400, 'BAD_IMAGE', 'Image size exceeds limit.');
-    try {
-      // The 100 px rendition, as resize_avatar makes it (the 500 px one fails the same way).
-      await sharp(file.bytes).resize(100, 100, { fit: 'cover' }).png().toBuffer();
-    } catch {
-      return zulipError(400, 'BAD_IMAGE', 'Image is corrupted or truncated');
-    }
+    const checked = await checkAvatarUpload(request, me, this.#opts);
+    if ('reply' in checked) return checked.reply;
+    const { file, parts } = checked;
     me.avatarVersion++;
     me.avatarSource = 'U';
-    this.uploads.push({ userId: me.userId, authEmail: basicEmail(request.headers.authorization) ?? '', bytes: file.bytes, filename: file.filename, contentType: file.contentType, parts: parts.length, version: me.avatarVersion });
-    return success({ avatar_url: this.#avatarUrl(me, false) });
+    this.uploads.push({ userId: me.userId, authEmail: basicEmail(request.headers.authorization) ?? '', bytes: file.bytes, filename: file.filename, contentType: file.contentType, parts, version: me.avatarVersion });
+    return success({ avatar_url: avatarUrl(me, false) });
   }
 
   /** zerver/views/auth.py jwt_fetch_api_key. */
@@ -490,90 +357,7 @@ export class FakeZulip {
     return success({ api_key: user.apiKey, email: user.email });
   }
 
-  // --- user objects ------------------------------------------------------------------------
-
-  #canSeeEmail(viewer: ZulipUserState, user: ZulipUserState): boolean {
-    if (viewer.userId === user.userId || user.emailVisibility === 'everyone') return true;
-    return user.emailVisibility === 'admins' && isAdmin(viewer);
-  }
-
-  /** format_user_row. */
   #userObject(user: ZulipUserState, viewer: ZulipUserState, clientGravatar: boolean): Record<string, unknown> {
-    const visible = user.isBot || user.emailVisibility === 'everyone';
-    return {
-      email: visible ? user.email : `user${user.userId}@${this.host}`,
-      user_id: user.userId,
-      avatar_version: user.avatarVersion,
-      is_admin: isAdmin(user),
-      is_owner: user.role === 100,
-      is_guest: user.role === 600,
-      is_billing_admin: false,
-      role: user.role,
-      is_bot: user.isBot,
-      full_name: user.fullName,
-      timezone: '',
-      is_active: user.isActive,
-      date_joined: '2024-01-02T03:04:05+00:00',
-      delivery_email: this.#canSeeEmail(viewer, user) ? user.email : null,
-      avatar_url: this.#avatarUrl(user, clientGravatar),
-      ...(user.isBot ? { bot_type: 1, bot_owner_id: this.admin.userId } : {}),
-      profile_data: {},
-    };
+    return userObject(user, viewer, clientGravatar, { host: this.host, adminId: this.admin.userId });
   }
-
-  #avatarUrl(user: ZulipUserState, clientGravatar: boolean): string | null {
-    if (user.avatarSource === 'G') {
-      if (clientGravatar) return null;
-      const md5 = createHash('md5').update(user.email.toLowerCase()).digest('hex');
-      return `https://secure.gravatar.com/avatar/${md5}?d=identicon&version=${user.avatarVersion}`;
-    }
-    const hash = createHash('sha1').update(`${user.userId}:${user.avatarVersion}:salt`).digest('hex');
-    return `/user_avatars/2/${hash}.png`;
-  }
-}
-
-interface MultipartPart {
-  readonly filename?: string;
-  readonly contentType: string;
-  readonly bytes: Buffer;
-}
-type MultipartFile = MultipartPart & { readonly filename: string };
-
-/** Every part of a multipart body; Django puts those with a filename in request.FILES. */
-function multipartParts(request: FakeRequest): MultipartPart[] {
-  const boundary = multipartBoundary(String(request.headers['content-type'] ?? ''));
-  const parts = boundary === undefined ? undefined : parseMultipart(request.body, boundary);
-  return (parts ?? []).map((p) => ({ ...(p.filename ? { filename: p.filename } : {}), contentType: p.contentType ?? '', bytes: p.content }));
-}
-
-function formBody(request: FakeRequest): URLSearchParams {
-  const type = request.headers['content-type'] ?? '';
-  return type.startsWith('application/x-www-form-urlencoded') ? new URLSearchParams(request.body.toString('utf8')) : new URLSearchParams();
-}
-
-function bool(raw: string | null, fallback: boolean): boolean | undefined {
-  if (raw === null) return fallback;
-  if (raw === 'true') return true;
-  if (raw === 'false') return false;
-  return undefined;
-}
-
-function isAdmin(user: ZulipUserState): boolean {
-  return user.role === 100 || user.role === 200;
-}
-
-function newKey(): string {
-  return randomBytes(24).toString('base64').replace(/[^a-zA-Z0-9]/g, 'x').slice(0, 32);
-}
-
-/** The email a Basic header authenticates with. */
-export function basicEmail(header: string | undefined): string | undefined {
-  if (!header?.startsWith('Basic ')) return undefined;
-  const decoded = Buffer.from(header.slice(6), 'base64').toString('utf8');
-  const colon = decoded.indexOf(':');
-  return colon < 0 ? undefined : decoded.slice(0, colon);
-}
-
-function withHeaders(reply: Reply, headers: Record<string, string>): Reply {
-  return { ...reply, headers: { ...headers, ...reply.headers } };
 }
