@@ -133,6 +133,27 @@ describe('reading a located file', () => {
     expect((await failure(readSource(ref, options))).code).toBe('file_unreadable');
   });
 
+  test('a folder swapped for a link to outside after its files were located is refused at the read', async () => {
+    // locate() remembers the real path of each folder for the run; the read must not trust it.
+    await mkdir(join(images, 'wave'));
+    await writeFile(join(images, 'wave', 'secret.jpg'), 'inside');
+    const first = await locate('wave/secret.jpg', options);
+    expect((await readSource(first, options)).toString()).toBe('inside');
+    await rm(join(images, 'wave'), { recursive: true });
+    await symlink(root, join(images, 'wave'));
+    const again = await locate('wave/secret.jpg', options);
+    expect(await failure(readSource(again, options))).toMatchObject({ code: 'file_unreadable' });
+  });
+
+  test('a second file in a folder already seen is located without resolving the folder again, and still checked', async () => {
+    await mkdir(join(images, 'many'));
+    for (const name of ['a.jpg', 'b.jpg']) await writeFile(join(images, 'many', name), name);
+    expect(await locate('many/a.jpg', options)).toMatchObject({ kind: 'file', path: join(images, 'many', 'a.jpg') });
+    expect(await locate('many/b.jpg', options)).toMatchObject({ kind: 'file', path: join(images, 'many', 'b.jpg') });
+    expect((await failure(locate('many/../../secret.jpg', options))).code).toBe('path_outside_images_dir');
+    expect((await failure(locate('many/c.jpg', options))).code).toBe('file_not_found');
+  });
+
   (process.getuid?.() === 0 ? test.skip : test)('a file without read permission is file_unreadable (skipped as root, who may read anything)', async () => {
     const path = join(images, 'locked.jpg');
     await writeFile(path, 'locked');

@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { statSync } from 'node:fs';
 import { mkdir, open, opendir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { RowError } from '../../errors.js';
@@ -42,13 +43,10 @@ export class DirTarget implements Target<undefined> {
 
   async resolve(user: string, prior: Prior | undefined): Promise<Account<undefined>> {
     const path = this.pathFor(user);
-    let info;
-    try {
-      info = await stat(path);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { user, state: undefined };
-      throw error;
-    }
+    // Synchronous: one stat of a local file answers from the inode cache in microseconds, while a
+    // promise per stat (a thread-pool hop) dominated a nightly run of 100 000 unchanged rows.
+    const info = statSync(path, { throwIfNoEntry: false });
+    if (info === undefined) return { user, state: undefined };
     // rclone's cheap check: same size and mtime as when we wrote it means it is still ours.
     if (!this.#checksum && prior?.remote && info.size === prior.bytes && prior.stamp !== undefined && Math.abs(info.mtimeMs - prior.stamp) < 1) {
       return { user, current: prior.remote, state: undefined };
