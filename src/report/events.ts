@@ -1,0 +1,36 @@
+import type { RowLine } from '../ledger/lines.js';
+
+// What the reports (contact sheet, failed-rows file, JSON log, --json summary) learn from a run.
+// They consume these events and nothing else, so they do not care how the pipeline is shaped and
+// can be fed from a live run or from a ledger read afterwards (`ledger preview`).
+
+/** One row's outcome, as it finishes. */
+export interface RowEvent {
+  /** The ledger line that was (or, in a dry run, would have been) written. */
+  readonly line: RowLine;
+  /** The CSV record's cells by header; absent when the record could not be read. */
+  readonly fields?: Readonly<Record<string, string>>;
+  /**
+   * A small JPEG of the source photo (thumbnail.ts), made while the row held the source bytes so
+   * that no report keeps a whole photo in memory; absent when the row read no source or it could
+   * not be shown.
+   */
+  readonly sourcePreview?: Buffer;
+  /** The avatar exactly as it was (or would be) sent, when this row produced one. */
+  readonly avatar?: Buffer;
+  /** Source bytes this row read from disk or the network (for the MB/s rate). */
+  readonly bytesRead?: number;
+  /** The user's outcome on this target before this run, when the ledger had one. */
+  readonly previous?: { readonly status: RowLine['status']; readonly code?: string };
+}
+
+/** A report that follows a run row by row. `row` may be awaited: it is back-pressure. */
+export interface RowSink {
+  row(event: RowEvent): void | Promise<void>;
+}
+
+/** Whether a failed row failed before this run too (as opposed to a failure new in this run). */
+export function carriedOver(event: RowEvent): boolean {
+  if (event.line.status !== 'failed') return false;
+  return event.line.reason === 'unchanged_since_failure' || event.previous?.status === 'failed';
+}
