@@ -46,7 +46,41 @@ describe('progress', () => {
   test('shows done/total, rate, ETA and the counts', () => {
     const tally = tallyOf([line(1, 'ok'), line(2, 'failed', { error: { code: 'x', message: 'y' } })]);
     const progress = new Progress({ stream: process.stderr, tally, total: () => 10, live: false });
-    expect(progress.line(tally.started + 1000)).toBe('2/10  2.0 rows/s  ETA 4s  ok 1  skipped 0  failed 1');
+    expect(progress.line(tally.started + 1000)).toBe('2/10  2.0 rows/s  ETA 4s  ok 1  skipped 0  failed 1 (x 1)');
+  });
+
+  test('the live line shows the current rate in rows/s and MB/s, and the failure codes seen so far', () => {
+    const tally = new Tally();
+    let bytes = 0;
+    const progress = new Progress({ stream: process.stderr, tally, total: () => undefined, live: true, bytesRead: () => bytes });
+    const t0 = tally.started;
+    // A fast first 10 s: 100 rows, 50 MB read …
+    for (let row = 1; row <= 100; row++) tally.add(line(row, 'ok'));
+    bytes = 50e6;
+    expect(progress.line(t0 + 10_000)).toBe('100  10.0 rows/s  5.0 MB/s  ok 100  skipped 0  failed 0');
+    // … then a slow 10 s: 10 rows, 1 MB, all failing: the current rate shows the slow-down.
+    const codes = ['file_not_found', 'file_not_found', 'file_not_found', 'unsupported_image', 'unsupported_image', 'user_not_found', 'image_too_small', 'x', 'y', 'z'];
+    codes.forEach((code, i) => tally.add(line(101 + i, 'failed', { error: { code, message: '' } })));
+    bytes += 1e6;
+    expect(progress.line(t0 + 20_000)).toBe(
+      '110  1.0 rows/s  0.1 MB/s  ok 100  skipped 0  failed 10 (file_not_found 3, unsupported_image 2, image_too_small 1, +4 more)',
+    );
+    expect(progress.snapshot(t0 + 20_000).codes).toEqual({ file_not_found: 3, unsupported_image: 2, image_too_small: 1, user_not_found: 1, x: 1, y: 1, z: 1 });
+  });
+
+  test('--progress-interval sets how often the plain line is written', () => {
+    jest.useFakeTimers();
+    try {
+      const written: string[] = [];
+      const stream = { isTTY: false, write: (text: string) => written.push(text) } as unknown as NodeJS.WriteStream;
+      const progress = new Progress({ stream, tally: new Tally(), total: () => undefined, plainEveryMs: 2_000 });
+      progress.start();
+      jest.advanceTimersByTime(6_000);
+      progress.stop();
+      expect(written).toHaveLength(3);
+    } finally {
+      jest.useRealTimers();
+    }
   });
 
   test('durations read like a clock', () => {
