@@ -1,0 +1,127 @@
+// The contract every target keeps with the pipeline, checked the same way on all four, each
+// against its own test server (dir against a temp folder). The pipeline's decisions rest on it:
+//   - what apply() returns as `remote` is what resolve() reports as `current`, in this run and the
+//     next, so "still what the tool left" is `current === prior.remote`;
+//   - an avatar the user set themselves reads differently, so it is never mistaken for the tool's;
+//   - an avatar a user already had before the tool came is visible as `current`;
+//   - refusals carry the documented codes; refused credentials stop the run at open().
+// A new target passes this file before it is registered.
+import { AvatarError, FatalError } from '../../../src/errors.js';
+import type { Applied, Avatar, Prior, Target } from '../../../src/targets/target.js';
+import { avatar, harnesses, type World } from './harnesses.js';
+
+/** What the ledger keeps after an ok row, as the pipeline builds it. */
+function priorOf(image: Avatar, applied: Applied): Prior {
+  return { outputSha256: image.sha256, bytes: image.jpeg.length, remote: applied.remote, ...(applied.stamp === undefined ? {} : { stamp: applied.stamp }) };
+}
+
+async function opened(target: Target): Promise<Target> {
+  await target.open(new AbortController().signal);
+  return target;
+}
+
+/** Resolve then apply, as the pipeline does for a row it decided to write. */
+async function write(target: Target, user: string, image: Avatar): Promise<Prior> {
+  const account = await target.resolve(user, undefined);
+  return priorOf(image, await target.apply(account, image));
+}
+
+async function codeOf(work: Promise<unknown>): Promise<string> {
+  return work.then(
+    () => 'ok',
+    (error: unknown) => (error instanceof AvatarError ? `${error.kind}:${error.code}` : String(error)),
+  );
+}
+
+describe.each(harnesses)('target contract: $name', (harness) => {
+  let world: World;
+  const targets: Target[] = [];
+  /** A target for this world, closed after the test. */
+  const fresh = (): Target => {
+    const target = world.target();
+    targets.push(target);
+    return target;
+  };
+
+  beforeEach(async () => {
+    world = await harness.start();
+  });
+  afterEach(async () => {
+    for (const target of targets.splice(0)) await target.close();
+    await world.close();
+  });
+
+  test("resolve().current is what apply() returned, in the same run and the next, with or without the ledger's prior", async () => {
+    const target = await opened(fresh());
+    const image = await avatar(1);
+    const prior = await write(target, world.cast.fresh, image);
+
+    expect((await target.resolve(world.cast.fresh, prior)).current).toBe(prior.remote);
+    const next = await opened(fresh());
+    expect((await next.resolve(world.cast.fresh, prior)).current).toBe(prior.remote);
+    expect((await next.resolve(world.cast.fresh, undefined)).current).toBe(prior.remote);
+  });
+
+  test('the same avatar again reads as unchanged; writing it again anyway (--force) is recorded the same way', async () => {
+    const image = await avatar(2);
+    const first = await write(await opened(fresh()), world.cast.fresh, image);
+
+    const next = await opened(fresh());
+    const account = await next.resolve(world.cast.fresh, first);
+    expect(account.current).toBe(first.remote); // the pipeline skips: still ours, same bytes
+
+    const again = priorOf(image, await next.apply(account, image));
+    expect((await (await opened(fresh())).resolve(world.cast.fresh, again)).current).toBe(again.remote);
+  });
+
+  test('an avatar the user set after the tool reads differently from what the tool left', async () => {
+    const prior = await write(await opened(fresh()), world.cast.fresh, await avatar(3));
+    await world.userSetsAvatar(world.cast.fresh);
+
+    const account = await (await opened(fresh())).resolve(world.cast.fresh, prior);
+    expect(account.current).toBeDefined();
+    expect(account.current).not.toBe(prior.remote);
+  });
+
+  test('only a folder the tool owns is written over a user\'s own choice; remote targets guard it', async () => {
+    expect(fresh().features.guardsUserChanges).toBe(harness.name !== 'dir');
+  });
+
+  test('a user never seen before who already has an avatar of their own: it is visible as current', async () => {
+    const target = await opened(fresh());
+    const own = await target.resolve(world.cast.ownAvatar, undefined);
+    expect(own.current).toBeDefined();
+
+    const none = await target.resolve(world.cast.fresh, undefined);
+    if (world.tellsDefaultAvatar) expect(none.current).toBeUndefined();
+    else expect(none.current).not.toBe(own.current);
+  });
+
+  test('rows the target calls the same user resolve to the same account', async () => {
+    const target = await opened(fresh());
+    const { canonical } = target.features;
+    const [a, b] = [world.cast.fresh, world.cast.freshOtherCase];
+    if (canonical) expect(canonical(a)).toBe(canonical(b));
+    else expect(b).toBe(a); // exact users: nothing else to compare
+    const [one, other] = await Promise.all([target.resolve(a, undefined), target.resolve(b, undefined)]);
+    expect(other.id).toBe(one.id);
+    expect(other.current).toBe(one.current);
+  });
+
+  const refusing = harness.refuses ? test : test.skip; // dir: any name is a file, nobody is deactivated, no credentials
+
+  refusing("refusals carry their documented codes and are the row's, not the run's", async () => {
+    const { unknown, deactivated, invalid } = world.cast;
+    const target = await opened(fresh());
+    const codes = { unknown: await codeOf(target.resolve(unknown!, undefined)), deactivated: await codeOf(target.resolve(deactivated!, undefined)), invalid: await codeOf(target.resolve(invalid!, undefined)) };
+    expect(codes).toEqual({ unknown: 'row:user_not_found', deactivated: 'row:user_deactivated', invalid: 'row:invalid_user_id' });
+    // The run goes on: the next row still works.
+    await expect(target.resolve(world.cast.fresh, undefined)).resolves.toMatchObject({ user: world.cast.fresh });
+  });
+
+  refusing('credentials the server refuses stop the run at open(), before any row', async () => {
+    const refused = await world.refusedTarget!();
+    targets.push(refused);
+    await expect(refused.open(new AbortController().signal)).rejects.toBeInstanceOf(FatalError);
+  });
+});
