@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { parse, parseAllDocuments } from 'yaml';
 
-import { shardLedgerPath } from '../../src/input/shard.js';
+import { defaultLedgerPath } from '../../src/ledger/location.js';
 
 // The deployment example is code users copy: these tests read it the way Kubernetes and Docker
 // would and check the properties the README promises. Nothing here needs a cluster or a runtime.
@@ -113,19 +113,26 @@ describe('deploy/kubernetes: the Indexed Job example', () => {
     expect(JSON.stringify(config)).not.toMatch(/REPLACE-WITH|syt_|"token"\s*:/);
   });
 
+  /** Where a pod's ledger goes: the target's default ledger under the pod's XDG_STATE_HOME. */
+  function ledgerOf(c: Manifest, shard?: { index: number; count: number }): string {
+    const env = Object.fromEntries((c.env ?? []).map((e: Manifest) => [e.name, e.value]));
+    expect(config.target).toBe('matrix');
+    return defaultLedgerPath({ name: 'matrix', id: `matrix:${String(config.homeserver)}` }, env, shard);
+  }
+
   test('ledgers live on one shared volume, each shard in its own file', () => {
-    const ledger = String(config.ledger);
-    const { volume } = mountOf(pod, container, ledger);
-    const claim = find(all, 'PersistentVolumeClaim', volume.persistentVolumeClaim.claimName);
+    const n = job.spec.completions;
+    expect(config.ledger).toBeUndefined(); // an explicit ledger would be one file for every shard
+    const shardFiles = Array.from({ length: n }, (_, k) => ledgerOf(container, { index: k + 1, count: n }));
+    expect(new Set(shardFiles).size).toBe(n);
+    const claims = new Set(shardFiles.map((file) => mountOf(pod, container, file).volume.persistentVolumeClaim.claimName));
+    expect(claims.size).toBe(1);
+    const claim = find(all, 'PersistentVolumeClaim', [...claims][0]);
     // Pods of one Job run on different nodes.
     expect(claim.spec.accessModes).toContain('ReadWriteMany');
-    const n = job.spec.completions;
-    const shardFiles = Array.from({ length: n }, (_, k) => shardLedgerPath(ledger, { index: k + 1, count: n }));
-    expect(new Set(shardFiles).size).toBe(n);
-    for (const file of shardFiles) expect(mountOf(pod, container, file).volume.persistentVolumeClaim.claimName).toBe(claim.metadata.name);
   });
 
-  test('a final merge Job combines exactly those shard ledgers into the configured ledger, on the same volume', () => {
+  test('a final merge Job combines exactly those shard ledgers into the unsharded ledger, on the same volume', () => {
     const merge = find(all, 'Job', 'avatar-import-merge');
     const spec = merge.spec.template.spec;
     const c = spec.containers[0];
@@ -133,11 +140,12 @@ describe('deploy/kubernetes: the Indexed Job example', () => {
     const match = /avatar-import ledger merge (\S+) (\S+)$/.exec(command);
     expect(match).not.toBeNull();
     const [, out, inputs] = match!;
-    expect(out).toBe(config.ledger);
+    expect(out).toBe(ledgerOf(container));
     const n = job.spec.completions;
     const glob = new RegExp('^' + inputs!.replace(/[.]/g, '\\.').replace(/\*/g, '[^/]*') + '$');
-    for (let k = 1; k <= n; k++) expect(shardLedgerPath(String(config.ledger), { index: k, count: n })).toMatch(glob);
-    expect(shardLedgerPath(String(config.ledger), { index: 1, count: n + 1 })).not.toMatch(glob);
+    for (let k = 1; k <= n; k++) expect(ledgerOf(container, { index: k, count: n })).toMatch(glob);
+    expect(ledgerOf(container, { index: 1, count: n + 1 })).not.toMatch(glob);
+    expect(ledgerOf(container)).not.toMatch(glob);
     const volume = spec.volumes.find((v: Manifest) => v.name === mountOf(spec, c, out!).mount.name);
     expect(volume.persistentVolumeClaim.claimName).toBe(mountOf(pod, container, out!).volume.persistentVolumeClaim.claimName);
     // Kept out of the folder `kubectl apply -f deploy/kubernetes/` applies, so it cannot start early.
