@@ -15,6 +15,24 @@ export interface RunLine {
   options: Readonly<Record<string, unknown>>;
 }
 
+/**
+ * The last line of a run that ended (not one killed): how it ended. Added in the second wave; a
+ * ledger without end lines is as valid as one with them. Compaction writes one, without `exit`
+ * and `ended`, for a run whose row lines it drops, so the run's counts survive.
+ */
+export interface EndLine {
+  type: 'end';
+  run: string;
+  /** ISO 8601. Absent on an end line compaction wrote. */
+  ended?: string;
+  /** The process's exit code (0, 1, 3, 130 …). Absent on an end line compaction wrote. */
+  exit?: number;
+  /** Row lines the run wrote, by status. */
+  counts: Record<string, number>;
+  /** Written by `ledger compact` for a run that had none. */
+  compacted?: boolean;
+}
+
 export type RowStatus = 'ok' | 'skipped' | 'failed';
 
 export interface RowLineError {
@@ -68,7 +86,7 @@ export interface RowLine {
   previous?: string;
 }
 
-export type LedgerLine = RunLine | RowLine;
+export type LedgerLine = RunLine | RowLine | EndLine;
 
 /** A row line that says what the target holds: usable as the target's `Prior`. */
 export type HeldRowLine = RowLine & { remote: string; outputSha256: string; bytes: number };
@@ -82,6 +100,12 @@ export function isRowLine(value: unknown): value is RowLine {
 
 export function isRunLine(value: unknown): value is RunLine {
   return typeof value === 'object' && value !== null && (value as Record<string, unknown>).type === 'run';
+}
+
+export function isEndLine(value: unknown): value is EndLine {
+  if (typeof value !== 'object' || value === null) return false;
+  const line = value as Record<string, unknown>;
+  return line.type === 'end' && typeof line.run === 'string' && typeof line.counts === 'object' && line.counts !== null;
 }
 
 /** Whether the line says what the target holds (the rule on RowLine) completely enough to use. */

@@ -1,7 +1,7 @@
 import { open, type FileHandle } from 'node:fs/promises';
 
 import { lineBatches } from './line-batches.js';
-import { isRowLine, isRunLine, type LedgerLine } from './lines.js';
+import { isEndLine, isRowLine, isRunLine, type LedgerLine } from './lines.js';
 
 /**
  * Every run and row line of a ledger, in file order, for tools that walk the whole history
@@ -33,7 +33,7 @@ export async function* readLines(path: string): AsyncGenerator<LedgerLine> {
 function parse(text: string): LedgerLine | undefined {
   try {
     const value: unknown = JSON.parse(text);
-    return isRowLine(value) || isRunLine(value) ? value : undefined;
+    return isRowLine(value) || isRunLine(value) || isEndLine(value) ? value : undefined;
   } catch {
     return undefined;
   }

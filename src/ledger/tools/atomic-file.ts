@@ -1,0 +1,73 @@
+import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+
+// A ledger rewritten by compact or merge replaces the old one in one step: written to a temp file
+// in the same folder, fsynced, renamed over the target, and the folder fsynced so the rename
+// itself survives a power cut. A crash at any moment leaves the old file or the new one, never a
+// mix; a leftover temp file is named after the ledger and the process so it is recognisable.
+
+const FLUSH_AT = 1 << 20;
+
+export class AtomicFile {
+  private pending: string[] = [];
+  private pendingBytes = 0;
+  private written = 0;
+  private lines = 0;
+
+  private constructor(
+    readonly path: string,
+    readonly temp: string,
+    private readonly handle: FileHandle,
+  ) {}
+
+  static async create(path: string): Promise<AtomicFile> {
+    const temp = join(dirname(path), `.${basename(path)}.${process.pid}-${randomUUID().slice(0, 8)}.tmp`);
+    return new AtomicFile(path, temp, await open(temp, 'wx', 0o644));
+  }
+
+  /** Append one line (without its '\n'). */
+  async line(text: string): Promise<void> {
+    this.pending.push(text, '\n');
+    this.pendingBytes += Buffer.byteLength(text) + 1;
+    this.lines++;
+    if (this.pendingBytes >= FLUSH_AT) await this.flush();
+  }
+
+  get bytes(): number {
+    return this.written + this.pendingBytes;
+  }
+
+  get lineCount(): number {
+    return this.lines;
+  }
+
+  /** Make it the file at `path`. */
+  async commit(): Promise<void> {
+    await this.flush();
+    await this.handle.datasync();
+    await this.handle.close();
+    await rename(this.temp, this.path);
+    const folder = await open(dirname(this.path), 'r');
+    try {
+      await folder.sync().catch(() => undefined); // not every filesystem syncs folders
+    } finally {
+      await folder.close();
+    }
+  }
+
+  /** Give up: remove the temp file, leave `path` as it was. */
+  async abandon(): Promise<void> {
+    await this.handle.close().catch(() => undefined);
+    await unlink(this.temp).catch(() => undefined);
+  }
+
+  private async flush(): Promise<void> {
+    if (this.pending.length === 0) return;
+    const buffer = Buffer.from(this.pending.join(''), 'utf8');
+    this.pending = [];
+    this.pendingBytes = 0;
+    for (let done = 0; done < buffer.length; ) done += (await this.handle.write(buffer, done, buffer.length - done)).bytesWritten;
+    this.written += buffer.length;
+  }
+}

@@ -1,0 +1,144 @@
+import { resolve } from 'node:path';
+
+import { UsageError } from '../../errors.js';
+import type { EndLine, RowLine } from '../lines.js';
+import { LockFile } from '../lock.js';
+import { OffsetIndex } from '../offset-index.js';
+import { AtomicFile } from './atomic-file.js';
+import { Outcomes } from './outcomes.js';
+import { RunCensus } from './runs.js';
+import { Snapshot, parseLine } from './snapshot.js';
+
+// `avatar-import ledger compact`: rewrite the ledger keeping what the next runs and the tools need,
+// and drop the rest of the history (mostly a line per user per night saying "unchanged").
+//
+// Kept, verbatim:
+// - per (target, user), the lines the import's index answers with: the latest row line, and the
+//   latest one holding `remote` (lookup() returns exactly these, so the next run decides exactly
+//   as it would have: same skips, same changed_by_user, same redo);
+// - per (target, user), the current outcome the tools report (the latest line that is not a
+//   duplicate row), and the failing rows of each target's latest run (`ledger failed` is unchanged);
+// - for the last `keepRuns` runs, every line that changed something (`ok`, `removed`): each holds
+//   the `previous` avatar that rolling that run back restores;
+// - every run line and end line (one per run: the history of runs stays complete). A run without
+//   an end line gets one, with its row counts, since its rows are going.
+// The new file ends with a `compacted` line, which the import's auto-compaction reads to know
+// the size it started from.
+//
+// Offsets are fingerprinted as in the index: two (target, user) keys whose 64-bit fingerprints
+// collide (odds ~n²/2^65: 2.7e-8 for a million users) share an entry, and one of them may lose its
+// lines here; that user is then treated as new once, like a collision in the index itself.
+
+export const DEFAULT_KEEP_RUNS = 10;
+
+export interface CompactOptions {
+  /** Runs, newest first, whose changes stay complete for rollback. */
+  readonly keepRuns?: number;
+  /** The caller already holds the ledger's lock (a run compacting its own ledger as it closes). */
+  readonly lockHeld?: boolean;
+}
+
+export interface CompactResult {
+  readonly ledger: string;
+  readonly before: { readonly bytes: number; readonly lines: number };
+  readonly after: { readonly bytes: number; readonly lines: number };
+  readonly runs: number;
+}
+
+/** The last line of a compacted ledger. Additive: older versions skip lines of unknown type. */
+export interface CompactedLine {
+  type: 'compacted';
+  at: string;
+  keepRuns: number;
+  /** Row lines kept. */
+  rows: number;
+}
+
+export async function compactLedger(path: string, options: CompactOptions = {}): Promise<CompactResult> {
+  const keepRuns = options.keepRuns ?? DEFAULT_KEEP_RUNS;
+  if (!Number.isSafeInteger(keepRuns) || keepRuns < 0) throw new UsageError(`--keep-runs expects a whole number of runs from 0, got "${String(keepRuns)}"`);
+  const absolute = resolve(path);
+  const snapshotFirst = await Snapshot.open(absolute); // a missing ledger: UsageError before any lock file is made
+  await snapshotFirst.close();
+  const lock = options.lockHeld ? undefined : await LockFile.acquire(`${absolute}.lock`, absolute);
+  try {
+    return await rewrite(absolute, keepRuns);
+  } finally {
+    await lock?.release();
+  }
+}
+
+async function rewrite(path: string, keepRuns: number): Promise<CompactResult> {
+  const snapshot = await Snapshot.open(path);
+  try {
+    // Pass 1: where each user stands (for the tools) …
+    const outcomes = await Outcomes.build(snapshot);
+    // … pass 2: the import's own view (latest and latest-with-remote, over every row line), the
+    // runs, and how many lines there are.
+    const index = new OffsetIndex();
+    const census = new RunCensus();
+    const runOrder: string[] = [];
+    const ended = new Set<string>();
+    let lines = 0;
+    for await (const { texts, offsets } of snapshot.texts()) {
+      lines += texts.length;
+      for (let i = 0; i < texts.length; i++) {
+        const line = parseLine(texts[i]!);
+        if (line === undefined) continue;
+        census.add({ line, offset: offsets[i]!, bytes: 0 });
+        if (line.type === 'row') index.record(line.target, line.user, offsets[i]!, typeof line.remote === 'string');
+        else if (line.type === 'run') runOrder.push(line.run);
+        else ended.add(line.run);
+      }
+    }
+    const recent = new Set(runOrder.slice(Math.max(0, runOrder.length - keepRuns)));
+    const counts = new Map(census.summaries().map((run) => [run.run, run.counts]));
+
+    const keep = (line: RowLine, offset: number): boolean => {
+      const found = index.find(line.target, line.user);
+      if (found !== undefined && (found.latest === offset || found.held === offset)) return true;
+      if (outcomes.classify(line, offset) !== undefined) return true;
+      return recent.has(line.run) && (line.status === 'ok' || (line.status as string) === 'removed') && line.reason !== 'dry_run';
+    };
+
+    // Pass 3: copy.
+    const out = await AtomicFile.create(path);
+    try {
+      let rows = 0;
+      for await (const { texts, offsets } of snapshot.texts()) {
+        for (let i = 0; i < texts.length; i++) {
+          const text = texts[i]!;
+          const line = parseLine(text);
+          if (line === undefined) continue; // damaged, torn, or an earlier compaction's line
+          if (line.type === 'row') {
+            if (keep(line, offsets[i]!)) {
+              await out.line(text);
+              rows++;
+            }
+          } else {
+            await out.line(text);
+            if (line.type === 'run' && !ended.has(line.run)) {
+              const end: EndLine = { type: 'end', run: line.run, counts: { ...counts.get(line.run) }, compacted: true };
+              await out.line(JSON.stringify(end));
+              ended.add(line.run);
+            }
+          }
+        }
+      }
+      const marker: CompactedLine = { type: 'compacted', at: new Date().toISOString(), keepRuns, rows };
+      await out.line(JSON.stringify(marker));
+      await out.commit();
+    } catch (error) {
+      await out.abandon();
+      throw error;
+    }
+    return { ledger: path, before: { bytes: snapshot.size, lines }, after: { bytes: out.bytes, lines: out.lineCount }, runs: runOrder.length };
+  } finally {
+    await snapshot.close();
+  }
+}
+
+export function formatCompact(result: CompactResult): string {
+  const pct = result.before.bytes === 0 ? 100 : Math.round((100 * result.after.bytes) / result.before.bytes);
+  return `compacted ${result.ledger}: ${result.before.lines} lines (${result.before.bytes} bytes) → ${result.after.lines} lines (${result.after.bytes} bytes, ${pct} %); ${result.runs} runs listed\n`;
+}
