@@ -77,7 +77,8 @@ function summarise(run: string, census: Census): RunSummary {
     rows: Object.values(counts).reduce((sum, n) => sum + n, 0),
     ...(census.end?.exit === undefined ? {} : { exit: census.end.exit }),
     ...(census.end?.ended === undefined ? {} : { ended: census.end.ended }),
-    unfinished: census.end === undefined,
+    // An end line compaction wrote keeps the counts, not the ending: still no end recorded.
+    unfinished: census.end === undefined || census.end.compacted === true,
   };
 }
 
