@@ -9,11 +9,20 @@ import { LockFile } from './lock.js';
 import { OffsetIndex } from './offset-index.js';
 import { scanRowKey, type RowKey } from './scan-line.js';
 import { tidyHeap } from '../heap.js';
+import { compactLedger, DEFAULT_KEEP_RUNS, type CompactResult } from './tools/compact.js';
 
 export interface LedgerOptions {
   /** Dry run: no lock, no writes, the file is left exactly as it is. */
   readonly readOnly?: boolean;
+  /**
+   * Compact the ledger when it is closed, if its row lines have passed twice what the next runs
+   * need (and at least `minRows`), so nightly runs do not grow it without bound. On by default.
+   */
+  readonly autoCompact?: false | { readonly keepRuns?: number; readonly minRows?: number };
 }
+
+/** Below this many row lines a ledger is too small to be worth rewriting. */
+const AUTO_COMPACT_MIN_ROWS = 10_000;
 
 /** What the ledger knows about one (target, user). */
 export interface LookupResult {
@@ -54,6 +63,11 @@ export class Ledger {
   private lastSync = Date.now();
   private readonly index = new OffsetIndex();
   private readonly scratch = Buffer.allocUnsafe(READ_BACK_BYTES);
+  /** Row lines the last compaction kept (from its `compacted` line): the base growth is measured from. */
+  private compactedRows = 0;
+  private autoCompact: LedgerOptions['autoCompact'] = {};
+  private compactionResult: CompactResult | undefined;
+  private compactionFailure: unknown;
 
   private constructor(
     readonly path: string,
@@ -80,6 +94,7 @@ export class Ledger {
       let size = handle === undefined ? 0 : (await handle.stat()).size;
       if (handle !== undefined && !readOnly) size = await endWithNewline(handle, size);
       const ledger = new Ledger(absolute, readOnly, handle, lock, size);
+      ledger.autoCompact = options.autoCompact ?? {};
       await ledger.build();
       return ledger;
     } catch (error) {
@@ -156,6 +171,25 @@ export class Ledger {
     }
   }
 
+  /** What compaction on close did, if it ran. */
+  get compaction(): { readonly result?: CompactResult; readonly error?: unknown } | undefined {
+    if (this.compactionResult !== undefined) return { result: this.compactionResult };
+    if (this.compactionFailure !== undefined) return { error: this.compactionFailure };
+    return undefined;
+  }
+
+  /**
+   * Whether closing will compact: row lines more than twice the live ones (the latest and the
+   * held line per user) and more than twice what the last compaction kept (which also holds what
+   * rollback needs, so a ledger whose recent runs changed a lot is not rewritten every night).
+   */
+  get compactionDue(): boolean {
+    const settings = this.autoCompact;
+    if (settings === false || settings === undefined || this.readOnly) return false;
+    if (this.rows < (settings.minRows ?? AUTO_COMPACT_MIN_ROWS)) return false;
+    return this.rows > 2 * Math.max(this.index.liveLines(), this.compactedRows);
+  }
+
   /** Wait for pending lines, fsync, close the file and release the lock. Safe to call twice. */
   close(): Promise<void> {
     this.closing ??= this.shutdown();
@@ -169,6 +203,16 @@ export class Ledger {
     } finally {
       try {
         await this.handle?.close();
+        // Still holding the lock, so no run can start on the file while it is rewritten. A failed
+        // compaction leaves the ledger as it was: it is reported, never thrown.
+        if (this.failure === undefined && this.compactionDue) {
+          const keepRuns = (this.autoCompact as { keepRuns?: number }).keepRuns ?? DEFAULT_KEEP_RUNS;
+          try {
+            this.compactionResult = await compactLedger(this.path, { keepRuns, lockHeld: true });
+          } catch (error) {
+            this.compactionFailure = error;
+          }
+        }
       } finally {
         await this.lock?.release();
       }
@@ -214,6 +258,7 @@ export class Ledger {
 
   private indexLine(text: string, offset: number, key: RowKey): void {
     if (scanRowKey(text, key)) {
+      if (key.type === 'compacted') this.noteCompaction(text);
       if (key.type !== 'row') return;
       if (key.target === undefined || key.user === undefined) this.damaged++;
       else this.remember(key.target, key.user, offset, key.remote);
@@ -229,6 +274,15 @@ export class Ledger {
     if (isRowLine(value)) this.remember(value.target, value.user, offset, typeof value.remote === 'string');
     // Run lines and types from newer versions are not ours to judge; anything else is damage.
     else if (typeof value !== 'object' || value === null || Array.isArray(value) || (value as { type?: unknown }).type === 'row') this.damaged++;
+  }
+
+  private noteCompaction(text: string): void {
+    try {
+      const rows = (JSON.parse(text) as { rows?: unknown }).rows;
+      if (typeof rows === 'number') this.compactedRows = rows;
+    } catch {
+      /* a damaged marker only means compaction may come sooner */
+    }
   }
 
   private remember(target: string, user: string, offset: number, holdsRemote: boolean): void {

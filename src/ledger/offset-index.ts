@@ -37,6 +37,16 @@ export class OffsetIndex {
     if (holdsRemote) this.held.set(id, offset + 1);
   }
 
+  /** Lines a compaction would keep for the import: the latest per key, plus the held one where it differs. */
+  liveLines(): number {
+    let lines = 0;
+    for (let id = 0; id < this.slots.size; id++) {
+      const held = this.held.get(id);
+      lines += held !== 0 && held - 1 !== this.latest.get(id) ? 2 : 1;
+    }
+    return lines;
+  }
+
   find(target: string, user: string): RowOffsets | undefined {
     fingerprint(this.scratch, target, user);
     const id = this.slots.find(this.scratch[0]!, this.scratch[1]!);
