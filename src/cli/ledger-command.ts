@@ -1,0 +1,121 @@
+import { readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import type { Writable } from 'node:stream';
+import yargs from 'yargs';
+import { parse as parseYaml } from 'yaml';
+
+import { UsageError } from '../errors.js';
+import { defaultLedgerPath } from '../ledger/location.js';
+import { DEFAULT_KEEP_RUNS, compactLedger, formatCompact } from '../ledger/tools/compact.js';
+import { FAILED_FORMATS, failedRows, parseFailedFormat, writeFailed } from '../ledger/tools/failed.js';
+import { formatMerge, mergeLedgers } from '../ledger/tools/merge.js';
+import { formatRuns, listRuns } from '../ledger/tools/runs.js';
+import { formatHistory, userHistory } from '../ledger/tools/show.js';
+import { formatStatus, ledgerStatus } from '../ledger/tools/status.js';
+
+// `avatar-import ledger <command>`: reading and maintaining a ledger without running an import.
+// Each command is a module in src/ledger/tools/ (data + a formatter); this file only parses the
+// arguments, finds the ledger and writes the result. Exit codes as for an import: 0 done, 2 a
+// usage error (nothing was changed).
+
+const COMMANDS = ['status', 'failed', 'show', 'runs', 'compact', 'merge'] as const;
+
+export async function ledgerCommand(args: readonly string[], stdout: Writable = process.stdout): Promise<number> {
+  let helped = false;
+  const argv = (await yargs([...args])
+    .scriptName('avatar-import ledger')
+    .usage('Usage: $0 <command> [--ledger FILE | --config F]\n\nRead and maintain an import ledger. Every command streams the file: a ledger of millions of lines takes seconds, not memory.')
+    .command('status', 'per target: users ok / failed / skipped by reason, failures by code with an example, the last runs', (y) =>
+      y.option('runs', { type: 'number', default: 5, describe: 'runs to list per target' }))
+    .command('failed', 'who is failing now, in CSV row order, with the code, the message and what to fix', (y) =>
+      y.option('format', { type: 'string', default: 'table', describe: `${FAILED_FORMATS.join(', ')} (csv is safe to open in a spreadsheet)` }))
+    .command('show <user>', "one user's history across runs and targets (case-insensitive)")
+    .command('runs', 'every run, newest first: when, target, row counts, exit code')
+    .command('compact', 'rewrite the ledger keeping what the next runs and rollback need (atomic; refused while a run holds it)', (y) =>
+      y.option('keep-runs', { type: 'number', default: DEFAULT_KEEP_RUNS, describe: 'runs whose changes stay complete for rollback' }))
+    .command('merge <out> <in..>', 'combine the ledgers of shards or machines into OUT (OUT included when it exists)')
+    .option('ledger', { type: 'string', describe: 'the ledger file' })
+    .option('config', { type: 'string', describe: 'the import\'s config file: its ledger is used' })
+    .demandCommand(1, `give a command: ${COMMANDS.join(', ')}`)
+    .strict()
+    .help()
+    .alias('help', 'h')
+    .exitProcess(false)
+    .showHelpOnFail(false)
+    .fail((message, error) => {
+      throw error instanceof UsageError ? error : new UsageError(message || error?.message || 'invalid arguments');
+    })
+    .parseAsync()) as Record<string, unknown> & { _: (string | number)[] };
+  if (argv['help']) helped = true;
+  if (helped) return 0;
+
+  const command = String(argv._[0]);
+  const write = writer(stdout);
+  if (command === 'merge') {
+    if (argv['ledger'] !== undefined || argv['config'] !== undefined) throw new UsageError('ledger merge takes OUT and IN… ledgers, not --ledger or --config');
+    await write(formatMerge(await mergeLedgers(String(argv['out']), (argv['in'] as unknown[]).map(String))));
+    return 0;
+  }
+  const ledger = await ledgerPath(argv);
+  switch (command) {
+    case 'status':
+      await write(formatStatus(await ledgerStatus(ledger, { runs: whole(argv, 'runs', 0) })));
+      return 0;
+    case 'failed':
+      await writeFailed(failedRows(ledger), parseFailedFormat(String(argv['format'])), write);
+      return 0;
+    case 'show': {
+      const user = String(argv['user']);
+      await write(formatHistory(user, await userHistory(ledger, user)));
+      return 0;
+    }
+    case 'runs':
+      await write(formatRuns(await listRuns(ledger)));
+      return 0;
+    case 'compact':
+      await write(formatCompact(await compactLedger(ledger, { keepRuns: whole(argv, 'keep-runs', 0) })));
+      return 0;
+    default:
+      throw new UsageError(`unknown ledger command "${command}": use one of ${COMMANDS.join(', ')}`);
+  }
+}
+
+function whole(argv: Record<string, unknown>, name: string, min: number): number {
+  const value = argv[name];
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) throw new UsageError(`--${name} expects a whole number from ${min} up, got "${String(value)}"`);
+  return value;
+}
+
+/**
+ * The ledger a command reads: --ledger, or the one an import with --config F uses (its `ledger`
+ * key, else the default ledger of a `dir` target). Remote targets' default ledgers depend on the
+ * target's normalised id, which only the target knows: for those, name the ledger.
+ */
+async function ledgerPath(argv: Record<string, unknown>): Promise<string> {
+  const explicit = argv['ledger'];
+  const config = argv['config'];
+  if (explicit !== undefined && config !== undefined) throw new UsageError('give --ledger FILE or --config F, not both');
+  if (typeof explicit === 'string' && explicit.trim() !== '') return resolve(explicit);
+  if (explicit !== undefined) throw new UsageError('--ledger expects a file');
+  if (typeof config !== 'string' || config.trim() === '') throw new UsageError('which ledger? give --ledger FILE (or --config F, the import\'s config file)');
+  let settings: Record<string, unknown>;
+  try {
+    settings = (parseYaml(await readFile(config, 'utf8')) ?? {}) as Record<string, unknown>;
+  } catch (error) {
+    throw new UsageError(`--config ${config} cannot be read: ${(error as Error).message}`);
+  }
+  const base = dirname(resolve(config));
+  if (typeof settings.ledger === 'string') return resolve(base, settings.ledger);
+  const target = settings.target ?? 'dir';
+  if (target === 'dir' && typeof settings.out === 'string') return defaultLedgerPath({ name: 'dir', id: `dir:${resolve(base, settings.out)}` });
+  throw new UsageError(`--config ${config} names no ledger the tools can find: add "ledger: FILE" to it, or give --ledger FILE`);
+}
+
+/** stdout.write that waits when the pipe is full, so `ledger failed | head` streams in flat memory. */
+function writer(stream: Writable): (text: string) => Promise<void> {
+  return (text) =>
+    new Promise<void>((done, fail) => {
+      if (stream.write(text, (error) => (error ? fail(error) : undefined))) done();
+      else stream.once('drain', done);
+    });
+}
