@@ -21,6 +21,15 @@ import { formatStatus, ledgerStatus } from '../ledger/tools/status.js';
 const COMMANDS = ['status', 'failed', 'show', 'runs', 'compact', 'merge'] as const;
 
 export async function ledgerCommand(args: readonly string[], stdout: Writable = process.stdout): Promise<number> {
+  try {
+    return await dispatch(args, stdout);
+  } catch (error) {
+    if (error instanceof ReaderGone) return 0;
+    throw error;
+  }
+}
+
+async function dispatch(args: readonly string[], stdout: Writable): Promise<number> {
   let helped = false;
   const argv = (await yargs([...args])
     .scriptName('avatar-import ledger')
@@ -111,11 +120,22 @@ async function ledgerPath(argv: Record<string, unknown>): Promise<string> {
   throw new UsageError(`--config ${config} names no ledger the tools can find: add "ledger: FILE" to it, or give --ledger FILE`);
 }
 
+/** The reader went away (`ledger failed | head`): stop, as a command killed by SIGPIPE would. */
+class ReaderGone extends Error {}
+
 /** stdout.write that waits when the pipe is full, so `ledger failed | head` streams in flat memory. */
 function writer(stream: Writable): (text: string) => Promise<void> {
+  let gone = false;
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') gone = true;
+  });
   return (text) =>
     new Promise<void>((done, fail) => {
-      if (stream.write(text, (error) => (error ? fail(error) : undefined))) done();
+      if (gone) return fail(new ReaderGone());
+      const drained = stream.write(text, (error) => {
+        if (error) fail((error as NodeJS.ErrnoException).code === 'EPIPE' ? new ReaderGone() : error);
+      });
+      if (drained) done();
       else stream.once('drain', done);
     });
 }

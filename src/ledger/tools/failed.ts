@@ -86,7 +86,7 @@ export async function writeFailed(rows: AsyncIterable<FailedRow>, format: Failed
     for await (const r of rows) {
       if (count++ === 0) await write('row     user / target: code: message\n');
       const who = r.user === '' ? '(no user)' : r.user;
-      await write(`${String(r.row).padEnd(7)} ${who} / ${r.target}: ${r.code}: ${r.message}\n        → ${r.hint}${r.retried ? ' (tried again on the next run)' : ''}\n`);
+      await write(`${String(r.row).padEnd(7)} ${who} / ${r.target}: ${r.code}: ${r.message}\n        → ${r.hint}\n`);
     }
     if (count === 0) await write('no failing rows\n');
   }
