@@ -1,6 +1,6 @@
-import { NumberColumn } from './columns.js';
-import { FingerprintSlots } from './fingerprint-slots.js';
-import { fingerprint } from './hash.js';
+import { NumberColumn } from '../util/columns.js';
+import { FingerprintSlots } from '../util/fingerprint-slots.js';
+import { fingerprint } from '../util/fingerprint.js';
 
 /** Where, in the ledger file, the lines that answer "already done?" for one (target, user) are. */
 export interface RowOffsets {

@@ -6,14 +6,14 @@ import { normalise } from '../image/normalise.js';
 import type { CsvInput, CsvProblem, CsvRecord } from '../input/csv.js';
 import type { SourceOptions, SourceRef } from '../input/source.js';
 import { locate, readSource, statSource } from '../input/source.js';
-import { CompactTable } from '../ledger/compact-table.js';
+import { CompactTable } from '../util/compact-table.js';
 import type { Ledger } from '../ledger/ledger.js';
 import type { RowLine } from '../ledger/lines.js';
 import type { Account, Avatar, Target } from '../targets/target.js';
 import { capText, MAX_MESSAGE_CHARS } from '../capped-text.js';
 import { tidyHeap } from '../heap.js';
 import { stripUrlSecrets } from '../url-secrets.js';
-import { Lru } from '../lru.js';
+import { Lru } from '../util/lru.js';
 
 // The only place that knows the order of the stages. A row's life:
 //   user + duplicate check (in CSV order) → locate and stat the source → what the ledger says →

@@ -1,4 +1,4 @@
-import { Lru } from '../lru.js';
+import { Lru } from '../util/lru.js';
 
 /**
  * Identical avatars within a run go up once: the first row's upload serves every later row with

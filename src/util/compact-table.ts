@@ -1,6 +1,6 @@
 import { NumberColumn } from './columns.js';
 import { FingerprintSlots } from './fingerprint-slots.js';
-import { fingerprint } from './hash.js';
+import { fingerprint } from './fingerprint.js';
 
 /**
  * A string → number map for millions of keys at flat memory: 18-24 bytes a key while values are

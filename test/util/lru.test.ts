@@ -1,4 +1,4 @@
-import { Lru } from '../src/lru.js';
+import { Lru } from '../../src/util/lru.js';
 
 describe('Lru', () => {
   test('keeps at most max entries, dropping the least recently used', () => {

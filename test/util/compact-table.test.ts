@@ -1,5 +1,5 @@
-import { CompactTable } from '../../src/ledger/compact-table.js';
-import { fingerprint } from '../../src/ledger/hash.js';
+import { CompactTable } from '../../src/util/compact-table.js';
+import { fingerprint } from '../../src/util/fingerprint.js';
 
 describe('CompactTable', () => {
   test('a million distinct keys go in and all come back with their values', () => {
