@@ -95,6 +95,19 @@ export function maskedForMessages(response: HttpResponse, redact: (text: string)
   return view;
 }
 
+/** The string-valued fields `names` of a JSON object body (an API's error code and message), and
+ * none for a proxy's HTML page, an empty body or a field of another type. */
+export function stringFields<K extends string>(response: HttpResponse, names: readonly K[]): Partial<Record<K, string>> {
+  const body = response.json();
+  const out: Partial<Record<K, string>> = {};
+  if (typeof body !== 'object' || body === null) return out;
+  for (const name of names) {
+    const value = (body as Record<string, unknown>)[name];
+    if (typeof value === 'string') out[name] = value;
+  }
+  return out;
+}
+
 /** A short, printable excerpt of an error body for messages (an HTML error page, a JSON error).
  * Cut from a body already masked (maskedForMessages). */
 export function snippet(body: Buffer, max = 120): string {

@@ -12,14 +12,11 @@ export class Uint32Column {
   private readonly chunks: Uint32Array[] = [];
 
   get(id: number): number {
-    const chunk = this.chunks[id >>> CHUNK_BITS];
-    return chunk === undefined ? 0 : chunk[id & IN_CHUNK]!;
+    return read(this.chunks, id);
   }
 
   set(id: number, value: number): void {
-    const c = id >>> CHUNK_BITS;
-    while (this.chunks.length <= c) this.chunks.push(new Uint32Array(CHUNK));
-    this.chunks[c]![id & IN_CHUNK] = value;
+    this.chunks[grow(this.chunks, id)]![id & IN_CHUNK] = value;
   }
 }
 
@@ -32,13 +29,11 @@ export class NumberColumn {
   private readonly chunks: (Uint32Array | Float64Array)[] = [];
 
   get(id: number): number {
-    const chunk = this.chunks[id >>> CHUNK_BITS];
-    return chunk === undefined ? 0 : chunk[id & IN_CHUNK]!;
+    return read(this.chunks, id);
   }
 
   set(id: number, value: number): void {
-    const c = id >>> CHUNK_BITS;
-    while (this.chunks.length <= c) this.chunks.push(new Uint32Array(CHUNK));
+    const c = grow(this.chunks, id);
     let chunk = this.chunks[c]!;
     if (chunk.BYTES_PER_ELEMENT === 4 && !isUint32(value)) {
       chunk = Float64Array.from(chunk);
@@ -46,6 +41,18 @@ export class NumberColumn {
     }
     chunk[id & IN_CHUNK] = value;
   }
+}
+
+function read(chunks: readonly (Uint32Array | Float64Array)[], id: number): number {
+  const chunk = chunks[id >>> CHUNK_BITS];
+  return chunk === undefined ? 0 : chunk[id & IN_CHUNK]!;
+}
+
+/** Adds (uint32) chunks up to the one `id` falls in; returns that chunk's index. */
+function grow(chunks: (Uint32Array | Float64Array)[], id: number): number {
+  const c = id >>> CHUNK_BITS;
+  while (chunks.length <= c) chunks.push(new Uint32Array(CHUNK));
+  return c;
 }
 
 function isUint32(value: number): boolean {

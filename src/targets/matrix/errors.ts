@@ -1,7 +1,7 @@
 // What Synapse's refusals mean for the run (contract notes §4.2 and §8). Everything generic
 // (5xx, 429, resets, timeouts) is decided in src/net/errors.ts; this is only the Matrix part.
 import { FatalError, RowError, type AvatarError } from '../../errors.js';
-import { snippet, type ErrorPolicy } from '../../net/errors.js';
+import { snippet, stringFields, type ErrorPolicy } from '../../net/errors.js';
 import type { HttpRequest, HttpResponse } from '../../net/http.js';
 
 export interface MatrixErrorBody {
@@ -11,10 +11,7 @@ export interface MatrixErrorBody {
 
 /** `{errcode, error}` of a Synapse error, or nothing for a proxy's HTML page or an empty body. */
 export function matrixError(response: HttpResponse): MatrixErrorBody {
-  const body = response.json();
-  if (typeof body !== 'object' || body === null) return {};
-  const { errcode, error } = body as Record<string, unknown>;
-  return { ...(typeof errcode === 'string' ? { errcode } : {}), ...(typeof error === 'string' ? { error } : {}) };
+  return stringFields(response, ['errcode', 'error']);
 }
 
 export const matrixPolicy: ErrorPolicy = {

@@ -3,7 +3,7 @@
 // are localised per user, so decisions are made on the HTTP status and `code`, never on `msg`:
 // `msg` only goes into the human-readable error text.
 import { FatalError, RowError, type AvatarError } from '../../errors.js';
-import { snippet, type ErrorPolicy } from '../../net/errors.js';
+import { snippet, stringFields, type ErrorPolicy } from '../../net/errors.js';
 import type { HttpRequest, HttpResponse } from '../../net/http.js';
 
 export interface ZulipErrorBody {
@@ -13,10 +13,7 @@ export interface ZulipErrorBody {
 
 /** `{code, msg}` of a Zulip error, or nothing for a proxy's HTML page or an empty body. */
 export function zulipError(response: HttpResponse): ZulipErrorBody {
-  const body = response.json();
-  if (typeof body !== 'object' || body === null) return {};
-  const { code, msg } = body as Record<string, unknown>;
-  return { ...(typeof code === 'string' ? { code } : {}), ...(typeof msg === 'string' ? { msg } : {}) };
+  return stringFields(response, ['code', 'msg']);
 }
 
 /** Zulip's 429 body carries `retry-after` in seconds, possibly fractional (0.5). */
