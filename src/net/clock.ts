@@ -7,6 +7,9 @@ export interface Clock {
   now(): number;
   /** Resolve after `ms`; reject with the signal's reason if it aborts first. */
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
+  /** The same timer, for a deadline rather than a wait: nobody sits in it, it only fires if
+   * what it guards has not finished first (aborting `signal` cancels it). */
+  deadline(ms: number, signal: AbortSignal): Promise<void>;
 }
 
 export const realClock: Clock = {
@@ -15,4 +18,5 @@ export const realClock: Clock = {
     if (ms > 0) await delay(ms, undefined, signal ? { signal } : undefined);
     else signal?.throwIfAborted();
   },
+  deadline: (ms, signal) => realClock.sleep(ms, signal),
 };

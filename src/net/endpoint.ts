@@ -28,7 +28,12 @@ export function createEndpoint(options: { http: HttpClient; pacer: Pacer; policy
         if (refused) throw redacted(refused, log);
         return response;
       },
-      { idempotent: request.idempotent ?? (request.method !== 'POST' && request.method !== 'PATCH') },
+      {
+        idempotent: request.idempotent ?? (request.method !== 'POST' && request.method !== 'PATCH'),
+        // Timed per method: lookups, uploads and profile writes take very different times.
+        kind: request.method,
+        what: request.what ?? `${request.method} ${request.path}`,
+      },
     );
   return { http, pacer, send };
 }

@@ -35,14 +35,16 @@ export interface HttpResponse {
 
 export type Timeouts = Delays;
 
-/** Per phase, so a slow server is told apart from a dead one. The response phase is long because
- * some writes (Synapse < 1.150's avatar PUT) do their work before answering. */
+/** Per phase, so a slow server is told apart from a dead one (a request that never connected is
+ * safe to re-send, even a write). How long an answer may take is the pacer's deadline
+ * (net/deadline.ts, --request-timeout): the response phase here is only a backstop above the
+ * largest --request-timeout, for a call made outside a pacer. */
 export const DEFAULT_TIMEOUTS: Timeouts = {
   lookup: 5_000,
   connect: 10_000,
   secureConnect: 10_000,
   send: 60_000,
-  response: 90_000,
+  response: 3_660_000,
 };
 
 export interface HttpOptions {

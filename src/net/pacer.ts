@@ -8,10 +8,17 @@
 //     idempotent, otherwise handed back so the caller can read the remote state first;
 //   - 'fatal': every waiting and future call fails with it, in-flight requests are aborted;
 //   - 'row' and anything unclassified: handed back untouched.
-// Calls in flight follow AIMD: halved on congestion (429/5xx), +1 after a window of successes.
+// Every attempt has a deadline learnt from the server's answers (net/deadline.ts, at most
+// --request-timeout): past it the attempt is aborted and counts as 'unknown' (a read is simply
+// re-sent, a write is handed back to be read back), so a hung request holds its slot for a bounded
+// time, not for as long as the server keeps the connection open.
+// Calls in flight follow AIMD: halved on congestion (429/5xx/timeouts), +1 after a window of
+// successes, and never below two: with one slot, one slow call would stop every row behind it.
+import { setMaxListeners } from 'node:events';
 import { AvatarError, RowError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { realClock, type Clock } from './clock.js';
+import { Deadlines } from './deadline.js';
 
 /** How late a --max-rate slot may be taken and still count as on schedule. */
 const SCHEDULE_SLACK_MS = 50;
@@ -32,6 +39,9 @@ export interface PacerOptions {
   readonly maxRateLimitWaits?: number;
   /** A Retry-After longer than this is shortened to it (then asked again). */
   readonly maxPauseMs?: number;
+  /** The longest an attempt may wait for its answer (--request-timeout); within it the deadline
+   * follows the latency the server has shown. */
+  readonly requestTimeoutMs?: number;
   readonly signal?: AbortSignal;
   readonly clock?: Clock;
   /** In [0, 1): the jitter source. */
@@ -42,6 +52,11 @@ export interface PacerOptions {
 export interface CallOptions {
   /** Re-sending after an ambiguous failure cannot do harm. Default true. */
   readonly idempotent?: boolean;
+  /** Calls of one kind share a latency estimate (an HTTP method, say): a lookup and an upload
+   * are not equally fast. */
+  readonly kind?: string;
+  /** Names the call in a timeout's message. */
+  readonly what?: string;
 }
 
 export interface PacerStats {
@@ -54,6 +69,8 @@ export interface PacerStats {
   readonly rateLimited: number;
   /** Times the window was halved. */
   readonly decreases: number;
+  /** Attempts abandoned at their deadline. */
+  readonly timeouts: number;
   readonly maxInFlightSeen: number;
 }
 
@@ -63,7 +80,10 @@ interface Waiter {
 }
 
 export class Pacer {
-  readonly #options: Required<Omit<PacerOptions, 'maxRate' | 'signal' | 'log'>> & Pick<PacerOptions, 'maxRate' | 'log'>;
+  readonly #options: Required<Omit<PacerOptions, 'maxRate' | 'signal' | 'log' | 'requestTimeoutMs'>> & Pick<PacerOptions, 'maxRate' | 'log'>;
+  readonly #deadlines: Deadlines;
+  /** The narrowest the AIMD window gets. */
+  readonly #minLimit: number;
   readonly #controller = new AbortController();
   readonly #queue: Waiter[] = [];
   #limit: number;
@@ -74,7 +94,7 @@ export class Pacer {
    * burst of failures costs one halving, not one per failed call. */
   #generation = 0;
   #streak = 0;
-  #stats = { attempts: 0, retries: 0, rateLimited: 0, decreases: 0, maxInFlightSeen: 0 };
+  #stats = { attempts: 0, retries: 0, rateLimited: 0, decreases: 0, timeouts: 0, maxInFlightSeen: 0 };
 
   constructor(options: PacerOptions) {
     if (!(options.concurrency >= 1)) throw new RangeError(`pacer ${options.name}: concurrency must be >= 1`);
@@ -87,7 +107,12 @@ export class Pacer {
       random: Math.random,
       ...options,
     };
+    if (options.requestTimeoutMs !== undefined && !(options.requestTimeoutMs > 0)) throw new RangeError(`pacer ${options.name}: requestTimeoutMs must be > 0`);
+    this.#deadlines = new Deadlines(options.requestTimeoutMs);
+    // Every attempt in flight listens to it (its own deadline, got): more than Node's default 10.
+    setMaxListeners(0, this.#controller.signal);
     this.#limit = options.concurrency;
+    this.#minLimit = Math.min(2, options.concurrency);
     const outer = options.signal;
     if (outer) {
       if (outer.aborted) this.#controller.abort(outer.reason);
@@ -125,7 +150,7 @@ export class Pacer {
     let retries = 0;
     let waits = 0;
     for (;;) {
-      const outcome = await this.#attempt(fn);
+      const outcome = await this.#attempt(fn, options);
       if (outcome.ok) return outcome.value;
       const { error, generation } = outcome;
       if (!(error instanceof AvatarError)) throw error;
@@ -156,23 +181,65 @@ export class Pacer {
     }
   }
 
-  async #attempt<T>(fn: (signal: AbortSignal) => Promise<T>): Promise<{ ok: true; value: T } | { ok: false; error: unknown; generation: number }> {
+  async #attempt<T>(fn: (signal: AbortSignal) => Promise<T>, options: CallOptions): Promise<{ ok: true; value: T } | { ok: false; error: unknown; generation: number }> {
     await this.#acquire();
     try {
       await this.#awaitTurn();
       const generation = this.#generation;
       this.#stats.attempts++;
-      try {
-        const value = await fn(this.signal);
-        this.#succeeded();
-        return { ok: true, value };
-      } catch (error) {
-        // Stop before this slot is released, so no queued call slips through after a fatal.
-        if (error instanceof AvatarError && error.kind === 'fatal') this.stop(error);
-        return { ok: false, error, generation };
+      const kind = options.kind ?? '';
+      const timeoutMs = this.#deadlines.timeoutFor(kind);
+      const started = this.#options.clock.now();
+      const settled = await this.#withDeadline(fn, timeoutMs);
+      if ('timedOut' in settled) {
+        this.#stats.timeouts++;
+        this.#deadlines.timedOut(kind);
+        const what = options.what ?? this.#options.name;
+        return { ok: false, error: new AvatarError('unknown', 'timeout', `${what}: no answer within ${(timeoutMs / 1000).toFixed(1)} s (--request-timeout caps this)`), generation };
       }
+      // Any classified outcome is an answer from the server (or the network) after that long.
+      if (settled.ok || settled.error instanceof AvatarError) this.#deadlines.observe(kind, this.#options.clock.now() - started);
+      if (settled.ok) {
+        this.#succeeded();
+        return settled;
+      }
+      // Stop before this slot is released, so no queued call slips through after a fatal.
+      if (settled.error instanceof AvatarError && settled.error.kind === 'fatal') this.stop(settled.error);
+      return { ok: false, error: settled.error, generation };
     } finally {
       this.#release();
+    }
+  }
+
+  /**
+   * Runs one attempt against its deadline. At the deadline the attempt's signal is aborted (got
+   * drops the request) and the slot is given back at once, whether or not `fn` heeds the signal.
+   */
+  async #withDeadline<T>(fn: (signal: AbortSignal) => Promise<T>, timeoutMs: number): Promise<{ ok: true; value: T } | { ok: false; error: unknown } | { timedOut: true }> {
+    const attempt = new AbortController();
+    const timer = new AbortController();
+    const onStop = (): void => attempt.abort(this.signal.reason);
+    this.signal.addEventListener('abort', onStop, { once: true });
+    let timedOut = false;
+    try {
+      return await new Promise((resolve) => {
+        this.#options.clock.deadline(timeoutMs, timer.signal).then(() => {
+          timedOut = true;
+          resolve({ timedOut: true });
+        }, () => undefined);
+        let work: Promise<T>;
+        try {
+          work = fn(attempt.signal);
+        } catch (error) {
+          work = Promise.reject(error);
+        }
+        work.then((value) => resolve({ ok: true, value }), (error: unknown) => resolve({ ok: false, error }));
+      });
+    } finally {
+      timer.abort();
+      this.signal.removeEventListener('abort', onStop);
+      // Whatever the attempt still does (a request the server never answers) is dropped.
+      if (timedOut) attempt.abort(new Error('request deadline passed'));
     }
   }
 
@@ -229,8 +296,8 @@ export class Pacer {
     this.#streak = 0;
     if (generation !== this.#generation) return;
     this.#generation++;
-    if (this.#limit > 1) {
-      this.#limit = Math.max(1, Math.floor(this.#limit / 2));
+    if (this.#limit > this.#minLimit) {
+      this.#limit = Math.max(this.#minLimit, Math.floor(this.#limit / 2));
       this.#stats.decreases++;
       this.#options.log?.debug(`${this.#options.name}: congestion, ${this.#limit} calls in flight at most`);
     }

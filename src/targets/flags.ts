@@ -48,12 +48,26 @@ export function baseUrlFlag(value: unknown, option: { name: string; required: st
   return (url.origin + url.pathname).replace(/\/+$/, '');
 }
 
-/** The pacing flags every remote target takes (--concurrency, --retries, --max-rate). */
-export function pacingFlags(argv: Argv, defaults: { concurrency: number; retries: number }): { concurrency: number; retries: number; maxRate?: number } {
+/** --request-timeout's bounds, in seconds. */
+export const REQUEST_TIMEOUT_RANGE = { min: 1, max: 3600 } as const;
+
+/** The pacing flags every remote target takes (--concurrency, --retries, --max-rate, --request-timeout). */
+export function pacingFlags(argv: Argv, defaults: { concurrency: number; retries: number }): { concurrency: number; retries: number; maxRate?: number; requestTimeoutMs?: number } {
   const maxRate = numberFlag(argv, 'max-rate', { min: 0, integer: false });
+  const timeout = flag(argv, 'request-timeout');
+  let requestTimeoutMs: number | undefined;
+  if (timeout !== undefined) {
+    const seconds = Number(timeout);
+    const { min, max } = REQUEST_TIMEOUT_RANGE;
+    if (!Number.isFinite(seconds) || seconds < min || seconds > max) {
+      throw new UsageError(`--request-timeout expects seconds from ${min} to ${max}, got "${String(timeout)}"`);
+    }
+    requestTimeoutMs = Math.round(seconds * 1000);
+  }
   return {
     concurrency: numberFlag(argv, 'concurrency', { min: 1 }) ?? defaults.concurrency,
     retries: numberFlag(argv, 'retries', { min: 0 }) ?? defaults.retries,
     ...(maxRate ? { maxRate } : {}),
+    ...(requestTimeoutMs === undefined ? {} : { requestTimeoutMs }),
   };
 }

@@ -14,7 +14,7 @@ export interface PacingDeps {
 
 export function targetPacer(
   name: string,
-  limits: { readonly concurrency: number; readonly retries: number; readonly maxRate?: number },
+  limits: { readonly concurrency: number; readonly retries: number; readonly maxRate?: number; readonly requestTimeoutMs?: number },
   deps: PacingDeps,
   signal?: AbortSignal,
 ): Pacer {
@@ -25,6 +25,7 @@ export function targetPacer(
     log: deps.log,
     ...(signal ? { signal } : {}),
     ...(limits.maxRate ? { maxRate: limits.maxRate } : {}),
+    ...(limits.requestTimeoutMs ? { requestTimeoutMs: limits.requestTimeoutMs } : {}),
     ...(deps.clock ? { clock: deps.clock } : {}),
     ...(deps.random ? { random: deps.random } : {}),
     ...deps.pacing,

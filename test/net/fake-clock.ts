@@ -5,6 +5,8 @@ import type { Clock } from '../../src/net/clock.js';
 interface Timer {
   readonly at: number;
   readonly resolve: () => void;
+  /** A deadline guards work that is still running; nothing waits on it. */
+  readonly deadline: boolean;
 }
 
 export class FakeClock implements Clock {
@@ -12,6 +14,8 @@ export class FakeClock implements Clock {
   #timers: Timer[] = [];
   /** Every sleep asked for, in order: what the pacer decided to wait. */
   readonly sleeps: number[] = [];
+  /** Every deadline armed, in order (not waits: they fire only for what is still running). */
+  readonly deadlines: number[] = [];
   /** Timers fire this much later than asked, as real ones do under load. */
   lateBy = 0;
 
@@ -21,9 +25,18 @@ export class FakeClock implements Clock {
 
   sleep(ms: number, signal?: AbortSignal): Promise<void> {
     this.sleeps.push(ms);
+    return this.#timer(ms, signal, false);
+  }
+
+  deadline(ms: number, signal: AbortSignal): Promise<void> {
+    this.deadlines.push(ms);
+    return this.#timer(ms, signal, true);
+  }
+
+  #timer(ms: number, signal: AbortSignal | undefined, deadline: boolean): Promise<void> {
     if (signal?.aborted) return Promise.reject(signal.reason);
     return new Promise((resolve, reject) => {
-      const timer: Timer = { at: this.#now + Math.max(0, ms) + this.lateBy, resolve };
+      const timer: Timer = { at: this.#now + Math.max(0, ms) + this.lateBy, resolve, deadline };
       this.#timers.push(timer);
       signal?.addEventListener('abort', () => {
         this.#timers = this.#timers.filter((t) => t !== timer);
@@ -32,8 +45,9 @@ export class FakeClock implements Clock {
     });
   }
 
+  /** Sleeps still waiting: when there are none, what is in flight waits on something else (I/O). */
   get pendingTimers(): number {
-    return this.#timers.length;
+    return this.#timers.filter((t) => !t.deadline).length;
   }
 
   /** Let every promise that can make progress without time passing do so. */

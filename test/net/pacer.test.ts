@@ -1,4 +1,5 @@
 import { AvatarError, FatalError, RowError } from '../../src/errors.js';
+import { DEFAULT_REQUEST_TIMEOUT_MS } from '../../src/net/deadline.js';
 import { Pacer, type PacerOptions } from '../../src/net/pacer.js';
 import { FakeClock } from './fake-clock.js';
 
@@ -43,6 +44,8 @@ describe('pacer: transient failures', () => {
     const p = pacer(clock, { retries: 4, minBackoffMs: 100, maxBackoffMs: 500, random: () => 0.5 });
     await clock.run(p.call(scripted(clock, [transient()])).catch(() => undefined));
     expect(clock.sleeps).toEqual([50, 100, 200, 250]);
+    // Each attempt had a deadline too: the ceiling, since the server has not answered yet.
+    expect(clock.deadlines).toEqual(Array(5).fill(DEFAULT_REQUEST_TIMEOUT_MS));
   });
 
   test('a row error is handed back at once, never retried', async () => {
@@ -131,12 +134,13 @@ describe('pacer: calls in flight (AIMD)', () => {
     await Promise.all(calls);
   });
 
-  test('sustained congestion shrinks the window to 1 and healthy calls grow it back to the configured concurrency', async () => {
+  test('sustained congestion shrinks the window to 2 and healthy calls grow it back to the configured concurrency', async () => {
     const clock = new FakeClock();
     const p = pacer(clock, { concurrency: 8, retries: 10 });
     // One call failing again and again: each failure started after the previous decrease.
     await clock.run(p.call(scripted(clock, [transient()])).catch(() => undefined));
-    expect(p.stats.decreases).toBe(3);
+    expect(p.stats.decreases).toBe(2); // 8 → 4 → 2, never 1
+    expect(p.stats.limit).toBe(2);
     const limits: number[] = [];
     for (let i = 0; i < 40; i++) {
       await clock.run(p.call(async () => 'ok'));
@@ -160,6 +164,114 @@ describe('pacer: calls in flight (AIMD)', () => {
       g.release.splice(0).forEach((r) => r());
     }
     expect(g.peak()).toBeLessThanOrEqual(3); // 2, and 3 once two calls have succeeded
+  });
+});
+
+describe('pacer: a request that gets no answer (issue 11, defect 3)', () => {
+  /** An attempt the server never answers: it ends only if its signal is aborted. */
+  function hanging(signals: AbortSignal[]) {
+    return (signal: AbortSignal) => {
+      signals.push(signal);
+      return new Promise<never>(() => undefined);
+    };
+  }
+
+  /** Attempts that answer after `ms` of (fake) time. */
+  const answering = (clock: FakeClock, ms: number) => async () => {
+    await clock.sleep(ms);
+    return 'ok';
+  };
+
+  test('is abandoned at --request-timeout with its request aborted, and a read is sent again', async () => {
+    const clock = new FakeClock();
+    const p = pacer(clock, { requestTimeoutMs: 10_000 });
+    const signals: AbortSignal[] = [];
+    const hang = hanging(signals);
+    let attempts = 0;
+    const starts: number[] = [];
+    const value = await clock.run(p.call((signal) => {
+      starts.push(clock.now());
+      return ++attempts === 1 ? hang(signal) : Promise.resolve('ok');
+    }));
+    expect(value).toBe('ok');
+    expect(signals[0]!.aborted).toBe(true);
+    expect(starts[1]).toBeGreaterThanOrEqual(10_000);
+    expect(starts[1]).toBeLessThan(10_000 + 250); // + one backoff
+    expect(p.stats.timeouts).toBe(1);
+  });
+
+  test('a write that gets no answer is unknown: handed back to be read back, not re-sent', async () => {
+    const clock = new FakeClock();
+    const p = pacer(clock, { requestTimeoutMs: 10_000 });
+    const write = p.call(hanging([]), { idempotent: false, what: 'set the avatar of @ana:x' });
+    await expect(clock.run(write)).rejects.toMatchObject({ kind: 'unknown', code: 'timeout', message: expect.stringContaining('set the avatar of @ana:x: no answer within 10.0 s') });
+    expect(p.stats.attempts).toBe(1);
+  });
+
+  test('once the server has answered a few times, the deadline follows its latency, not the ceiling', async () => {
+    const clock = new FakeClock();
+    const p = pacer(clock, { requestTimeoutMs: 90_000 });
+    for (let i = 0; i < 8; i++) await clock.run(p.call(answering(clock, 100), { kind: 'GET' }));
+    const started = clock.now();
+    await expect(clock.run(p.call(hanging([]), { kind: 'GET', idempotent: false }))).rejects.toMatchObject({ code: 'timeout' });
+    expect(clock.now() - started).toBe(2_000); // the floor: 100 ms answers are far below it
+    // Another kind of call has shown nothing yet: it still gets the ceiling.
+    const upload = clock.now();
+    await expect(clock.run(p.call(hanging([]), { kind: 'POST', idempotent: false }))).rejects.toMatchObject({ code: 'timeout' });
+    expect(clock.now() - upload).toBe(90_000);
+  });
+
+  test('a slow server is followed: the deadline grows with the latency it shows', async () => {
+    const clock = new FakeClock();
+    const p = pacer(clock, { requestTimeoutMs: 90_000 });
+    for (let i = 0; i < 8; i++) await clock.run(p.call(answering(clock, i % 2 === 0 ? 1_000 : 3_000), { kind: 'PUT' }));
+    const started = clock.now();
+    await expect(clock.run(p.call(hanging([]), { kind: 'PUT', idempotent: false }))).rejects.toMatchObject({ code: 'timeout' });
+    const deadline = clock.now() - started;
+    expect(deadline).toBeGreaterThan(3_000 * 2);
+    expect(deadline).toBeLessThan(90_000);
+  });
+
+  test('each time out doubles the next deadline of that kind, until an answer comes back', async () => {
+    const clock = new FakeClock();
+    const p = pacer(clock, { requestTimeoutMs: 60_000 });
+    for (let i = 0; i < 8; i++) await clock.run(p.call(answering(clock, 10), { kind: 'GET' }));
+    const deadlines: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const started = clock.now();
+      await clock.run(p.call(hanging([]), { kind: 'GET', idempotent: false })).catch(() => undefined);
+      deadlines.push(clock.now() - started);
+    }
+    await clock.run(p.call(answering(clock, 10), { kind: 'GET' }));
+    const started = clock.now();
+    await clock.run(p.call(hanging([]), { kind: 'GET', idempotent: false })).catch(() => undefined);
+    expect([...deadlines, clock.now() - started]).toEqual([2_000, 4_000, 8_000, 2_000]);
+  });
+
+  test('does not stall the others: after sustained failures two calls are still in flight, so the next row passes a hung one', async () => {
+    const clock = new FakeClock();
+    const p = pacer(clock, { concurrency: 8, retries: 10, requestTimeoutMs: 90_000 });
+    await clock.run(p.call(scripted(clock, [transient(), transient(), transient(), transient(), 'ok'])));
+    const hung = p.call(hanging([]), { idempotent: false }).catch((e: unknown) => e);
+    await clock.settle();
+    const next = p.call(async () => 'next row');
+    await clock.settle();
+    // Answered before any time passed: the hung call does not hold the only slot.
+    await expect(Promise.race([next, new Promise((resolve) => setImmediate(() => resolve('still waiting')))])).resolves.toBe('next row');
+    await clock.run(hung);
+  });
+
+  test('a late answer after the deadline is dropped, and the slot it held is free again at once', async () => {
+    const clock = new FakeClock();
+    const p = pacer(clock, { concurrency: 1, retries: 0, requestTimeoutMs: 5_000 });
+    let answer: (value: string) => void = () => undefined;
+    const deaf = () => new Promise<string>((resolve) => (answer = resolve)); // ignores its signal
+    const first = p.call(deaf, { idempotent: false }).catch((e: unknown) => e);
+    await clock.advance(5_000);
+    await expect(first).resolves.toMatchObject({ code: 'timeout' });
+    await expect(clock.run(p.call(async () => 'second'))).resolves.toBe('second');
+    answer('too late');
+    expect(p.stats.inFlight).toBe(0);
   });
 });
 

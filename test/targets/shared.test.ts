@@ -48,4 +48,11 @@ describe('target flags', () => {
     expect(pacingFlags({}, { concurrency: 2, retries: 5 })).toEqual({ concurrency: 2, retries: 5 });
     expect(pacingFlags({ concurrency: 8, 'max-rate': 40 }, { concurrency: 2, retries: 5 })).toEqual({ concurrency: 8, retries: 5, maxRate: 40 });
   });
+
+  test('--request-timeout is seconds, bounded, and named when wrong', () => {
+    expect(pacingFlags({ 'request-timeout': 2.5 }, { concurrency: 2, retries: 5 })).toEqual({ concurrency: 2, retries: 5, requestTimeoutMs: 2500 });
+    for (const bad of [0, -1, 'soon', 7200]) {
+      expect(() => pacingFlags({ 'request-timeout': bad }, { concurrency: 2, retries: 5 })).toThrow(`--request-timeout expects seconds from 1 to 3600, got "${bad}"`);
+    }
+  });
 });

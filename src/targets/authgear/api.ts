@@ -94,7 +94,7 @@ export class AuthgearApi {
   /** Presign and upload as one unit: `authgearimages:///<app>/<object>`. */
   upload(jpeg: Buffer, filename: string): Promise<string> {
     const { pacer } = this.deps;
-    return pacer.call((signal) => this.#presignAndPost(jpeg, filename, signal), { idempotent: true });
+    return pacer.call((signal) => this.#presignAndPost(jpeg, filename, signal), { idempotent: true, kind: 'upload', what: `upload ${filename}` });
   }
 
   async #presignAndPost(jpeg: Buffer, filename: string, signal: AbortSignal): Promise<string> {

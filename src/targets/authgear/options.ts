@@ -26,6 +26,8 @@ export interface AuthgearConfig {
   readonly concurrency: number;
   readonly retries: number;
   readonly maxRate?: number;
+  /** --request-timeout, in ms, when given. */
+  readonly requestTimeoutMs?: number;
 }
 
 /** Low on purpose: every row is five requests, each updateUser fires the blocking

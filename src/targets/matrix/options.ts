@@ -12,6 +12,8 @@ export interface MatrixConfig {
   readonly concurrency: number;
   readonly retries: number;
   readonly maxRate?: number;
+  /** --request-timeout, in ms, when given. */
+  readonly requestTimeoutMs?: number;
 }
 
 export const TOKEN_ENV = 'MATRIX_ACCESS_TOKEN';

@@ -28,6 +28,8 @@ export interface ZulipConfig {
   readonly concurrency: number;
   readonly retries: number;
   readonly maxRate?: number;
+  /** --request-timeout, in ms, when given. */
+  readonly requestTimeoutMs?: number;
 }
 
 export const EMAIL_ENV = 'ZULIP_EMAIL';

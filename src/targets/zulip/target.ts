@@ -229,7 +229,7 @@ export class ZulipTarget implements Target<Resolved> {
   #pacer(name: string, concurrency: number, signal?: AbortSignal): Pacer {
     const { config, deps } = this;
     // --max-rate is a run-wide gate of its own (see open), not each key's pacer.
-    const pacer = targetPacer(name, { concurrency, retries: config.retries }, deps, signal);
+    const pacer = targetPacer(name, { concurrency, retries: config.retries, ...(config.requestTimeoutMs ? { requestTimeoutMs: config.requestTimeoutMs } : {}) }, deps, signal);
     if (!signal && this.#signal?.aborted) pacer.stop(this.#signal.reason);
     return pacer;
   }
