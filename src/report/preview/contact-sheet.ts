@@ -75,7 +75,8 @@ export class ContactSheet implements RowSink {
     return this.#rows;
   }
 
-  async row(event: RowEvent): Promise<void> {
+  /** One card. `note` says how its pictures were made when not by this run (ledger preview). */
+  async row(event: RowEvent, note?: string): Promise<void> {
     const { line } = event;
     const source = await this.#picture('s', line.sourceSha256, event.sourcePreview && (async () => event.sourcePreview));
     const avatar = await this.#picture('a', line.outputSha256, event.avatar && (() => avatarThumbnail(event.avatar!)));
@@ -87,6 +88,7 @@ export class ContactSheet implements RowSink {
       status: line.status,
       label: this.#label(event),
       ...(line.error ? { code: line.error.code, message: line.error.message } : {}),
+      ...(note ? { note } : {}),
       columns: this.#columns.map((name) => [name, event.fields?.[name] ?? ''] as const),
       source: source ? { src: source } : { none: line.status === 'skipped' ? 'not read (unchanged)' : 'no picture' },
       avatar: avatar ? { src: avatar } : { none: line.status === 'failed' ? 'not made' : line.status === 'skipped' ? 'unchanged' : 'no picture' },

@@ -24,6 +24,8 @@ export interface CardData {
   readonly label: string;
   readonly code?: string;
   readonly message?: string;
+  /** How the pictures were made, when that is not simply "by this run" (ledger preview). */
+  readonly note?: string;
   readonly columns: ReadonlyArray<readonly [string, string]>;
   /** Relative URLs of the thumbnails, or why there is none. */
   readonly source: { readonly src: string } | { readonly none: string };
@@ -62,6 +64,7 @@ dt{color:#57606a}dd{margin:0;overflow:hidden;text-overflow:ellipsis;white-space:
 .st{margin:2px 0 0;font-weight:600;font-size:12px}
 .st.ok{color:var(--ok)}.st.skipped{color:var(--skipped)}.st.failed{color:var(--failed)}
 .msg{margin:2px 0 0;font-size:12px;color:#57606a;overflow-wrap:anywhere}
+.note{margin:2px 0 0;font-size:11px;font-style:italic;color:#6e7781;overflow-wrap:anywhere}
 footer{padding:8px 16px 24px;color:#57606a;font-size:12px}
 `;
 
@@ -173,6 +176,7 @@ export function card(data: CardData): string {
     `<p class="where">row ${data.row}${data.line !== undefined ? ` · line ${data.line}` : ''} · ${e(data.target)}</p>${columns}` +
     `<p class="st ${data.status}">${e(data.label)}${data.code ? ` · <code>${e(data.code)}</code>` : ''}</p>` +
     (data.message ? `<p class="msg">${e(data.message)}</p>` : '') +
+    (data.note ? `<p class="note">${e(data.note)}</p>` : '') +
     `</div></article>\n`;
 }
 

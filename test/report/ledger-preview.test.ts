@@ -1,0 +1,50 @@
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { readLedger, runCli, tempDir } from '../support/cli.js';
+import { photo, writePeople } from '../support/photos.js';
+import { previewFromLedger } from '../../src/report/preview/from-ledger.js';
+
+// The contact sheet of a run that is over, made from its ledger: pictures made again from the
+// sources, checked against what the ledger says was sent.
+
+describe('ledger preview', () => {
+  test("a finished run's sheet: avatars made again identical to what was sent, and cards saying what is gone or changed", async () => {
+    const dir = await tempDir();
+    const csv = await writePeople(dir, [
+      { id: 'ana', image: 'photos/ana.jpg', seed: 1 },
+      { id: 'ben', image: 'photos/ben.jpg', seed: 2 },
+      { id: 'cy', image: 'photos/cy.jpg', seed: 3 },
+      { id: 'dee', image: 'photos/missing.jpg' },
+    ]);
+    const out = join(dir, 'avatars');
+    const ledger = join(dir, 'run.ledger.jsonl');
+    const first = await runCli([csv, '--out', out, '--ledger', ledger, '--progress', 'off']);
+    expect(first.code).toBe(1);
+    const run = (await readLedger(ledger)).find((line) => line.type === 'run')!.run as string;
+
+    // Afterwards: one photo deleted, one replaced.
+    await rm(join(dir, 'photos/ben.jpg'));
+    await writeFile(join(dir, 'photos/cy.jpg'), await photo(9));
+
+    const file = join(dir, 'run.html');
+    const result = await previewFromLedger({ ledger, run, file, jobs: 2 });
+    expect(result).toEqual({ rows: 4, identical: 1, unavailable: 2 });
+    const html = await readFile(file, 'utf8');
+    const card = (user: string): string => html.split('\n').find((l) => l.includes(`data-user="${user}"`))!;
+    expect(card('ana')).toMatch(/src="run_files\/s-[0-9a-f]{24}\.jpg".*src="run_files\/a-[0-9a-f]{24}\.jpg"/);
+    expect(card('ana')).toContain('Person ana'); // the display column, from the run's CSV
+    expect(card('ben')).toContain('the photo is gone');
+    expect(card('cy')).toContain('the photo has changed since this run');
+    expect(card('dee')).toContain('data-code="file_not_found"');
+  });
+
+  test('an unknown run id is a usage error naming the runs the ledger has', async () => {
+    const dir = await tempDir();
+    const csv = await writePeople(dir, [{ id: 'ana', image: 'photos/ana.jpg', seed: 1 }]);
+    const out = join(dir, 'avatars');
+    const ledger = join(dir, 'run.ledger.jsonl');
+    await runCli([csv, '--out', out, '--ledger', ledger, '--progress', 'off']);
+    const run = (await readLedger(ledger)).find((line) => line.type === 'run')!.run as string;
+    await expect(previewFromLedger({ ledger, run: 'nope', file: join(dir, 'x.html'), jobs: 1 })).rejects.toThrow(`--run nope: no such run in ${ledger}; its latest runs are ${run}`);
+  });
+});
