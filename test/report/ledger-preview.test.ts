@@ -1,7 +1,8 @@
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readLedger, runCli, tempDir } from '../support/cli.js';
 import { photo, writePeople } from '../support/photos.js';
+import { sheetRows } from '../support/sheet.js';
 import { previewFromLedger } from '../../src/report/preview/from-ledger.js';
 
 // The contact sheet of a run that is over, made from its ledger: pictures made again from the
@@ -29,13 +30,16 @@ describe('ledger preview', () => {
     const file = join(dir, 'run.html');
     const result = await previewFromLedger({ ledger, run, file, jobs: 2 });
     expect(result).toEqual({ rows: 4, identical: 1, unavailable: 2 });
-    const html = await readFile(file, 'utf8');
-    const card = (user: string): string => html.split('\n').find((l) => l.includes(`data-user="${user}"`))!;
-    expect(card('ana')).toMatch(/src="run_files\/s-[0-9a-f]{24}\.jpg".*src="run_files\/a-[0-9a-f]{24}\.jpg"/);
-    expect(card('ana')).toContain('Person ana'); // the display column, from the run's CSV
-    expect(card('ben')).toContain('the photo is gone');
-    expect(card('cy')).toContain('the photo has changed since this run');
-    expect(card('dee')).toContain('data-code="file_not_found"');
+    const rows = await sheetRows(file);
+    const card = (user: string) => rows.find((row) => row.u === user)!;
+    expect(card('ana')).toMatchObject({ s: 'ok', i: expect.stringMatching(/^run_files\/s-[0-9a-f]{24}\.jpg$/), a: expect.stringMatching(/^run_files\/a-[0-9a-f]{24}\.jpg$/) });
+    expect(card('ana').n).toBeUndefined(); // identical: nothing to say
+    expect(card('ana').f).toEqual(['Person ana']); // the display column, from the run's CSV
+    expect(card('ben').n).toContain('the photo is gone');
+    expect(card('cy').n).toContain('the photo has changed since this run');
+    expect(card('cy').i).toBeDefined();
+    expect(card('cy').a).toBeUndefined();
+    expect(card('dee')).toMatchObject({ s: 'failed', c: 'file_not_found' });
   });
 
   test('an unknown run id is a usage error naming the runs the ledger has', async () => {

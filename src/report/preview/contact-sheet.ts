@@ -4,12 +4,12 @@ import { access, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
 import { UsageError } from '../../errors.js';
 import type { RowEvent, RowSink } from '../events.js';
-import { card, head, tail, type CardData, type SheetMeta } from './page.js';
+import { head, rowLine, tail, type CardData, type SheetMeta } from './page.js';
 import { avatarThumbnail } from './thumbnail.js';
 
 // `--preview FILE.html`: the contact sheet, streamed. The head is written when the run starts, one
-// card as each row finishes, the tail (counts, filters, sorting) at the end, so nothing grows with
-// the number of rows but the files on disk. Pictures go to FILE_files/ as small JPEGs named after
+// row as each row finishes, the tail (the script that counts, filters and sorts) at the end, so
+// nothing grows with the number of rows but the files on disk. Pictures go to FILE_files/ as small JPEGs named after
 // their content, so a photo shared by many rows is written once.
 
 export interface ContactSheetOptions {
@@ -89,17 +89,17 @@ export class ContactSheet implements RowSink {
       label: this.#label(event),
       ...(line.error ? { code: line.error.code, message: line.error.message } : {}),
       ...(note ? { note } : {}),
-      columns: this.#columns.map((name) => [name, event.fields?.[name] ?? ''] as const),
+      values: this.#columns.map((name) => event.fields?.[name] ?? ''),
       source: source ? { src: source } : { none: line.status === 'skipped' ? 'not read (unchanged)' : 'no picture' },
       avatar: avatar ? { src: avatar } : { none: line.status === 'failed' ? 'not made' : line.status === 'skipped' ? 'unchanged' : 'no picture' },
     };
-    await this.#write(card(data));
+    await this.#write(rowLine(data));
     this.#rows++;
   }
 
   /** Writes the tail and closes the file. `notes` are shown at the bottom (interrupted, aborted …). */
   async close(notes: readonly string[] = []): Promise<void> {
-    await this.#write(tail({ dryRun: this.#dryRun, notes }));
+    await this.#write(tail({ dryRun: this.#dryRun, columns: this.#columns, notes }));
     await new Promise<void>((resolve, reject) => {
       this.#stream.end(() => (this.#failure ? reject(this.#failure) : resolve()));
     });
