@@ -12,13 +12,15 @@ import { formatMerge, mergeLedgers } from '../ledger/tools/merge.js';
 import { formatRuns, listRuns } from '../ledger/tools/runs.js';
 import { formatHistory, userHistory } from '../ledger/tools/show.js';
 import { formatStatus, ledgerStatus } from '../ledger/tools/status.js';
+import { checkSheetPath } from '../report/preview/contact-sheet.js';
+import { previewFromLedger } from '../report/preview/from-ledger.js';
 
 // `avatar-import ledger <command>`: reading and maintaining a ledger without running an import.
 // Each command is a module in src/ledger/tools/ (data + a formatter); this file only parses the
 // arguments, finds the ledger and writes the result. Exit codes as for an import: 0 done, 2 a
 // usage error (nothing was changed).
 
-const COMMANDS = ['status', 'failed', 'show', 'runs', 'compact', 'merge'] as const;
+const COMMANDS = ['status', 'failed', 'show', 'runs', 'compact', 'merge', 'preview'] as const;
 
 export async function ledgerCommand(args: readonly string[], stdout: Writable = process.stdout): Promise<number> {
   try {
@@ -43,6 +45,10 @@ async function dispatch(args: readonly string[], stdout: Writable): Promise<numb
     .command('compact', 'rewrite the ledger keeping what the next runs and rollback need (atomic; refused while a run holds it)', (y) =>
       y.option('keep-runs', { type: 'number', default: DEFAULT_KEEP_RUNS, describe: 'runs whose changes stay complete for rollback' }))
     .command('merge <out> <in..>', 'combine the ledgers of shards or machines into OUT (OUT included when it exists)')
+    .command('preview', "a run's contact sheet (HTML), its pictures made again from the sources", (y) =>
+      y.option('run', { type: 'string', describe: 'the run (ids: ledger runs)' })
+        .option('preview', { type: 'string', describe: 'the sheet to write (FILE.html, pictures in FILE_files/); default avatar-import-<run>.html' })
+        .option('jobs', { type: 'number', default: 2, describe: 'photos decoded at once' }))
     .option('ledger', { type: 'string', describe: 'the ledger file' })
     .option('config', { type: 'string', describe: 'the import\'s config file: its ledger is used' })
     .demandCommand(1, `give a command: ${COMMANDS.join(', ')}`)
@@ -81,6 +87,15 @@ async function dispatch(args: readonly string[], stdout: Writable): Promise<numb
     case 'runs':
       await write(formatRuns(await listRuns(ledger)));
       return 0;
+    case 'preview': {
+      const run = argv['run'];
+      if (typeof run !== 'string' || run.trim() === '') throw new UsageError('ledger preview needs --run ID (ids: avatar-import ledger runs)');
+      const file = resolve(typeof argv['preview'] === 'string' ? argv['preview'] : `avatar-import-${run}.html`);
+      checkSheetPath(file);
+      const made = await previewFromLedger({ ledger, run, file, jobs: whole(argv, 'jobs', 1) });
+      await write(`${file}: ${made.rows} rows of run ${run}; ${made.identical} avatars made again identical to what was sent, ${made.unavailable} rows without pictures (photo gone, changed or a URL)\n`);
+      return 0;
+    }
     case 'compact':
       await write(formatCompact(await compactLedger(ledger, { keepRuns: whole(argv, 'keep-runs', 0) })));
       return 0;

@@ -1,4 +1,6 @@
 import { rm, writeFile } from 'node:fs/promises';
+import { Writable } from 'node:stream';
+import { ledgerCommand } from '../../src/cli/ledger-command.js';
 import { join } from 'node:path';
 import { readLedger, runCli, tempDir } from '../support/cli.js';
 import { photo, writePeople } from '../support/photos.js';
@@ -40,6 +42,23 @@ describe('ledger preview', () => {
     expect(card('cy').i).toBeDefined();
     expect(card('cy').a).toBeUndefined();
     expect(card('dee')).toMatchObject({ s: 'failed', c: 'file_not_found' });
+  });
+
+  test('avatar-import ledger preview --run ID --preview FILE.html', async () => {
+    const dir = await tempDir();
+    const csv = await writePeople(dir, [{ id: 'ana', image: 'photos/ana.jpg', seed: 1 }, { id: 'ben', image: 'photos/ben.jpg', seed: 2 }]);
+    const ledger = join(dir, 'run.ledger.jsonl');
+    await runCli([csv, '--out', join(dir, 'avatars'), '--ledger', ledger, '--progress', 'off']);
+    const run = (await readLedger(ledger)).find((line) => line.type === 'run')!.run as string;
+    const file = join(dir, 'sheet.html');
+    const out: string[] = [];
+    const stdout = new Writable({ write: (chunk, _encoding, done) => { out.push(String(chunk)); done(); } });
+
+    expect(await ledgerCommand(['preview', '--ledger', ledger, '--run', run, '--preview', file], stdout)).toBe(0);
+    expect(out.join('')).toBe(`${file}: 2 rows of run ${run}; 2 avatars made again identical to what was sent, 0 rows without pictures (photo gone, changed or a URL)\n`);
+    expect((await sheetRows(file)).map((row) => row.u).sort()).toEqual(['ana', 'ben']);
+    await expect(ledgerCommand(['preview', '--ledger', ledger], stdout)).rejects.toThrow('ledger preview needs --run ID');
+    await expect(ledgerCommand(['preview', '--ledger', ledger, '--run', run, '--preview', join(dir, 'x.pdf')], stdout)).rejects.toThrow('--preview expects a file name ending in .html, got');
   });
 
   test('an unknown run id is a usage error naming the runs the ledger has', async () => {

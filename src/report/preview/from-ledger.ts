@@ -75,7 +75,7 @@ export async function previewFromLedger(options: LedgerPreviewOptions): Promise<
         });
         continue;
       }
-      if (!sheet || line.run !== options.run) continue;
+      if (line.type !== 'row' || !sheet || line.run !== options.run) continue;
       rows++;
       const rowFields = await fields?.take(line);
       const target = sheet;
