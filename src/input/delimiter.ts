@@ -20,11 +20,13 @@ export interface Peeked {
   firstLine: string | undefined;
 }
 
-/** The `--delimiter` value as a single character ("tab" and a typed `\t` mean a tab). */
-export function parseDelimiterOption(value: string): string {
-  const delimiter = value === 'tab' || value === '\\t' ? '\t' : value;
+/** The `--delimiter` value as a single character ("tab", a typed `\t`, "comma", "semicolon" and
+ * "pipe" name theirs). The one rule for the option: the CLI and config file use it too. */
+export function parseDelimiterOption(value: string, where = '--delimiter'): string {
+  const named: Record<string, string> = { tab: '\t', '\\t': '\t', comma: ',', semicolon: ';', pipe: '|' };
+  const delimiter = named[value.toLowerCase()] ?? value;
   if (delimiter.length !== 1 || delimiter === '"' || delimiter === '\r' || delimiter === '\n') {
-    throw new UsageError(`--delimiter must be one character other than a quote or line break (e.g. "," ";" "tab"), got ${JSON.stringify(value)}`);
+    throw new UsageError(`${where} expects one character other than a quote or line break (e.g. "," ";" "|" "tab"), got ${JSON.stringify(value)}`);
   }
   return delimiter;
 }

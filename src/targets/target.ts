@@ -1,3 +1,5 @@
+import type { OptionTable, Values } from '../options/declare.js';
+
 // The one interface every destination implements (rclone's fs.Fs, kept small). Targets never retry,
 // sleep or log on their own: they throw classified errors (src/errors.ts) and make HTTP calls
 // through their pacer; the pipeline decides what happens next.
@@ -102,31 +104,45 @@ export interface Target<State = unknown> {
   close(): Promise<void>;
 }
 
-/** A yargs-style option a target adds to the CLI (flags are namespaced by meaning, not by target). */
-export interface TargetOption {
-  readonly type: 'string' | 'number' | 'boolean' | 'array';
-  readonly describe: string;
-  readonly default?: unknown;
-}
-
+/** The options every target takes from the run, typed (see src/options/schema.ts). */
 export interface TargetContext {
   /** This run's id: goes into audit fields and ledger lines. */
   readonly runId: string;
   /** Where secrets come from: never argv. */
   readonly env: NodeJS.ProcessEnv;
   readonly log: import('../log.js').Logger;
-  /** --overwrite-user-changes, --retries, --max-rate, --max-bytes … as parsed by the CLI. */
-  readonly argv: Readonly<Record<string, unknown>>;
+  /** --concurrency (or the factory's default), --retries, --max-rate, --request-timeout for this target. */
+  readonly pacing: { readonly concurrency: number; readonly retries: number; readonly maxRate?: number; readonly requestTimeoutMs?: number };
+  /** --overwrite-user-changes for this target. */
+  readonly overwriteUserChanges: boolean;
+  /** --checksum. */
+  readonly checksum: boolean;
 }
 
-/** How a target plugs into the CLI: one per folder in src/targets/, listed in registry.ts. */
-export interface TargetFactory {
+/**
+ * How a target plugs into the CLI: one per folder in src/targets/, listed in registry.ts. Its
+ * options are declared like every other (src/options/declare.ts): the flags, the config-file keys
+ * of its `targets:` entries, --help and the README table all come from `options`.
+ */
+export interface TargetFactory<A extends OptionTable = OptionTable> {
   readonly name: string;
   readonly describe: string;
-  readonly options: Readonly<Record<string, TargetOption>>;
+  readonly options: A;
   /** Rows in flight to this target when --concurrency is not given. */
   readonly defaultConcurrency: number;
-  /** Validate this target's flags (throw UsageError naming the flag) and build the target.
-   * Must not send anything: that is `open`'s job. */
-  create(context: TargetContext): Promise<Target>;
+  /** The edge used when --size is not given (Zulip renders 500 px), known before anything is sent
+   * so that --min-size is checked against it up front. */
+  readonly preferredEdge?: number;
+  /** Where this target's secrets may come from instead of a file, named when a config file holds
+   * a secret (`$MATRIX_ACCESS_TOKEN`). */
+  readonly secretEnv?: readonly string[];
+  /** Check what the declarations cannot (required options, files readable, options that exclude
+   * each other: UsageError naming the flag) and build the target. Reading the files its options
+   * name is fine; sending anything is not: that is `open`'s job. */
+  create(options: Values<A>, context: TargetContext): Promise<Target>;
+}
+
+/** Declares a target with its option types inferred. */
+export function defineTarget<A extends OptionTable>(factory: TargetFactory<A>): TargetFactory<A> {
+  return factory;
 }

@@ -34,14 +34,14 @@ describe('settingsKey', () => {
 
 describe('invalid options are usage errors naming the flag, not failed rows', () => {
   test.each<[Partial<NormaliseOptions>, RegExp]>([
-    [{ quality: 0 }, /--quality must be an integer from 1 to 100, got 0/],
+    [{ quality: 0 }, /--quality expects a whole number from 1 to 100, got 0/],
     [{ quality: 85.5 }, /--quality/],
     [{ size: -1 }, /--size/],
-    [{ minSize: 600 }, /--min-size must be an integer from 1 to 512, got 600/],
+    [{ minSize: 600 }, /--min-size \(600\) cannot be larger than the edge \(512\)/],
     [{ maxBytes: 0 }, /--max-bytes/],
     [{ maxPixels: Number.NaN }, /--max-pixels/],
-    [{ crop: 'middle' as 'centre' }, /--crop must be one of centre, attention, got middle/],
-    [{ background: 'not-a-colour' }, /--background must be a CSS colour .*"not-a-colour"/],
+    [{ crop: 'middle' as 'centre' }, /--crop expects one of centre, attention, got "middle"/],
+    [{ background: 'not-a-colour' }, /--background expects a CSS colour .*"not-a-colour"/],
   ])('%o', async (change, message) => {
     expect(() => settingsKey(options(change))).toThrow(UsageError);
     expect(() => settingsKey(options(change))).toThrow(message);

@@ -1,5 +1,9 @@
 import { UsageError } from '../../src/errors.js';
-import { baseUrlFlag, numberFlag, pacingFlags } from '../../src/targets/flags.js';
+import { createLogger } from '../../src/log.js';
+import { authgearTarget } from '../../src/targets/authgear/index.js';
+import { baseUrl, required } from '../../src/targets/checks.js';
+import { matrixTarget } from '../../src/targets/matrix/index.js';
+import { inputFor } from '../support/targets.js';
 import { UploadOnce } from '../../src/targets/upload-once.js';
 
 describe('UploadOnce', () => {
@@ -26,33 +30,31 @@ describe('UploadOnce', () => {
   });
 });
 
-describe('target flags', () => {
+describe('options shared by targets', () => {
+  const where = { flag: 'homeserver' };
   test('a base URL loses its trailing slash and refuses credentials, queries and other schemes', () => {
-    const option = { name: 'homeserver', required: 'with --target matrix', example: 'https://matrix.example.org' };
-    expect(baseUrlFlag('https://matrix.example.org/', option)).toBe('https://matrix.example.org');
-    expect(baseUrlFlag('https://example.org/chat/', option)).toBe('https://example.org/chat');
-    for (const bad of [undefined, '', 'matrix', 'ftp://x.org', 'https://u:p@x.org', 'https://x.org/?token=1']) {
-      expect(() => baseUrlFlag(bad, option)).toThrow(UsageError);
+    expect(baseUrl('https://matrix.example.org/', where)).toBe('https://matrix.example.org');
+    expect(baseUrl('https://example.org/chat/', where)).toBe('https://example.org/chat');
+    for (const bad of ['', 'matrix', 'ftp://x.org', 'https://u:p@x.org', 'https://x.org/?token=1']) {
+      expect(() => baseUrl(bad, where)).toThrow(UsageError);
     }
-    expect(() => baseUrlFlag(undefined, option)).toThrow(/--homeserver is required with --target matrix, e\.g\. https:\/\/matrix\.example\.org/);
+    expect(() => baseUrl('matrix', where)).toThrow(/--homeserver expects an http\(s\) URL such as https:\/\/example\.org, got "matrix"/);
+    expect(() => required('homeserver', 'matrix', 'the URL of the client API, e.g. https://matrix.example.org')).toThrow(/--homeserver is required with --target matrix: the URL of the client API, e\.g\. https:\/\/matrix\.example\.org/);
   });
 
-  test('numbers are checked against their rule and named in the message', () => {
-    expect(numberFlag({ retries: 3 }, 'retries', { min: 0 })).toBe(3);
-    expect(numberFlag({}, 'retries', { min: 0 })).toBeUndefined();
-    expect(() => numberFlag({ retries: 1.5 }, 'retries', { min: 0 })).toThrow(/--retries 1\.5: expected an integer >= 0/);
-    expect(numberFlag({ maxRate: 2.5 }, 'max-rate', { min: 0, integer: false })).toBe(2.5);
-  });
-
-  test('pacing flags fall back to the target defaults', () => {
-    expect(pacingFlags({}, { concurrency: 2, retries: 5 })).toEqual({ concurrency: 2, retries: 5 });
-    expect(pacingFlags({ concurrency: 8, 'max-rate': 40 }, { concurrency: 2, retries: 5 })).toEqual({ concurrency: 8, retries: 5, maxRate: 40 });
+  test('pacing options are checked against their rule, named in the message, and fall back to the target defaults', () => {
+    const log = createLogger({ write: () => undefined });
+    expect(inputFor(matrixTarget, {}, { log }).context.pacing).toEqual({ concurrency: 4, retries: 5 });
+    expect(inputFor(authgearTarget, { concurrency: '8', 'max-rate': '40' }, { log }).context.pacing).toEqual({ concurrency: 8, retries: 5, maxRate: 40 });
+    expect(inputFor(authgearTarget, { retries: 3, 'max-rate': 2.5 }, { log }).context.pacing).toEqual({ concurrency: 2, retries: 3, maxRate: 2.5 });
+    expect(() => inputFor(matrixTarget, { retries: '1.5' }, { log })).toThrow(/--retries expects a whole number from 0 to 100, got "1\.5"/);
   });
 
   test('--request-timeout is seconds, bounded, and named when wrong', () => {
-    expect(pacingFlags({ 'request-timeout': 2.5 }, { concurrency: 2, retries: 5 })).toEqual({ concurrency: 2, retries: 5, requestTimeoutMs: 2500 });
-    for (const bad of [0, -1, 'soon', 7200]) {
-      expect(() => pacingFlags({ 'request-timeout': bad }, { concurrency: 2, retries: 5 })).toThrow(`--request-timeout expects seconds from 1 to 3600, got "${bad}"`);
+    const log = createLogger({ write: () => undefined });
+    expect(inputFor(authgearTarget, { 'request-timeout': '2.5' }, { log }).context.pacing).toEqual({ concurrency: 2, retries: 5, requestTimeoutMs: 2500 });
+    for (const bad of ['0', '-1', 'soon', '7200']) {
+      expect(() => inputFor(authgearTarget, { 'request-timeout': bad }, { log })).toThrow(`--request-timeout expects seconds from 1 to 3600, got "${bad}"`);
     }
   });
 });

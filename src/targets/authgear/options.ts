@@ -1,11 +1,13 @@
-// The Authgear target's settings from the CLI's parsed flags, validated before anything is sent.
+// The Authgear target's options and its settings built from them, validated before anything is sent.
 // The admin key is the PKCS#8 PEM the portal downloads as `<key id>.pem` (contract notes §1.1):
 // the PEM carries no key id, so it comes from --key-id or, by default, the file's name.
 import { readFile } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
 import { importPKCS8, type CryptoKey } from 'jose';
 import { UsageError } from '../../errors.js';
-import { baseUrlFlag, flag, pacingFlags } from '../flags.js';
+import { choice, fail, text } from '../../options/declare.js';
+import type { Values } from '../../options/declare.js';
+import { baseUrl, required } from '../checks.js';
 import type { TargetContext } from '../target.js';
 
 export const MATCH_BY = ['email', 'phone_number', 'preferred_username'] as const;
@@ -33,63 +35,72 @@ export interface AuthgearConfig {
 /** Low on purpose: every row is five requests, each updateUser fires the blocking
  * user.profile.pre_update hook and two webhooks, and the platform's limits are undocumented. */
 export const DEFAULT_CONCURRENCY = 2;
-export const DEFAULT_RETRIES = 5;
 
-export async function readConfig(context: TargetContext): Promise<AuthgearConfig> {
-  const { argv } = context;
-  const endpoint = baseUrlFlag(flag(argv, 'endpoint'), {
-    name: 'endpoint', required: 'with --target authgear: the project URL', example: 'https://myapp.authgear.cloud',
-  });
-  const projectId = parseProjectId(flag(argv, 'project-id'));
-  const keyFile = flag(argv, 'admin-key-file');
-  if (keyFile === undefined || keyFile === '') {
-    throw new UsageError('--admin-key-file is required with --target authgear: the PKCS#8 .pem downloaded from the portal (Advanced → Admin API)');
-  }
-  const privateKey = await readKey(String(keyFile));
-  const keyId = parseKeyId(flag(argv, 'key-id'), String(keyFile));
-  const matchBy = parseMatchBy(flag(argv, 'match-by'));
+export const authgearOptions = {
+  endpoint: text({
+    arg: 'URL',
+    doc: "the project's URL, the one that serves `/_api/admin` (`https://myapp.authgear.cloud`, or your custom domain or self-hosted URL)",
+    help: "the Authgear project's URL, e.g. https://myapp.authgear.cloud (where /_api/admin answers)",
+    check: baseUrl,
+  }),
+  'project-id': text({
+    arg: 'ID',
+    doc: "the project ID (`myapp` for `myapp.authgear.cloud`). It is the token's audience; a custom domain does not change it.",
+    help: "the Authgear project ID (myapp for myapp.authgear.cloud): the Admin API token's audience",
+    check: (value, where) => {
+      const id = value.trim();
+      if (!/^[A-Za-z0-9][A-Za-z0-9_-]*$/.test(id)) fail(where, 'a project ID such as myapp (letters, digits, - and _)', value);
+      return id;
+    },
+  }),
+  'admin-key-file': text({
+    path: true,
+    secretFile: true,
+    arg: 'FILE',
+    doc: 'the private key downloaded from the portal: a PKCS#8 PEM (`-----BEGIN PRIVATE KEY-----`). A PKCS#1 key (`BEGIN RSA PRIVATE KEY`) is refused with the `openssl pkcs8 -topk8 -nocrypt` command that converts it.',
+    help: 'the PKCS#8 private key (.pem) downloaded from the portal, Advanced → Admin API',
+  }),
+  'key-id': text({
+    arg: 'KID',
+    doc: "the key ID from the portal. Default: the key file's name without `.pem`, which is how the portal saves it.",
+    help: "the Admin API key ID from the portal (default: the key file's name without .pem, as the portal saves it)",
+    check: (value, where) => {
+      const id = value.trim();
+      if (/\s/.test(id)) fail(where, 'the key ID copied from the portal', value);
+      return id;
+    },
+  }),
+  'match-by': choice(MATCH_BY, {
+    arg: 'ATTR',
+    default: 'email',
+    doc: "what the CSV's user column holds: `email`, `phone_number` (E.164, `+34600000001`) or `preferred_username`",
+    help: "the standard attribute the CSV's user column holds",
+  }),
+};
+
+export async function readConfig(options: Values<typeof authgearOptions>, context: TargetContext): Promise<AuthgearConfig> {
+  if (options.endpoint === undefined) required('endpoint', 'authgear', 'the project URL, e.g. https://myapp.authgear.cloud');
+  if (options.projectId === undefined) required('project-id', 'authgear', 'the project ID shown in the portal (myapp for myapp.authgear.cloud; a custom domain does not change it)');
+  const keyFile = options.adminKeyFile;
+  if (keyFile === undefined) required('admin-key-file', 'authgear', 'the PKCS#8 .pem downloaded from the portal (Advanced → Admin API)');
+  const privateKey = await readKey(keyFile);
   return {
-    endpoint,
-    projectId,
-    keyId,
+    endpoint: options.endpoint,
+    projectId: options.projectId,
+    keyId: options.keyId ?? keyIdFromFile(keyFile),
     privateKey,
-    matchBy,
+    matchBy: options.matchBy,
     runId: context.runId,
-    overwriteUserChanges: flag(argv, 'overwrite-user-changes') === true,
-    ...pacingFlags(argv, { concurrency: DEFAULT_CONCURRENCY, retries: DEFAULT_RETRIES }),
+    overwriteUserChanges: context.overwriteUserChanges,
+    ...context.pacing,
   };
 }
 
-function parseProjectId(value: unknown): string {
-  if (value === undefined || value === '') {
-    throw new UsageError('--project-id is required with --target authgear: the project ID shown in the portal (myapp for myapp.authgear.cloud; a custom domain does not change it)');
-  }
-  const id = String(value).trim();
-  if (!/^[A-Za-z0-9][A-Za-z0-9_-]*$/.test(id)) {
-    throw new UsageError(`--project-id ${String(value)}: expected a project ID such as myapp (letters, digits, - and _)`);
-  }
-  return id;
-}
-
-function parseKeyId(value: unknown, keyFile: string): string {
-  if (value !== undefined && value !== '') {
-    const id = String(value).trim();
-    if (!id || /\s/.test(id)) throw new UsageError(`--key-id ${String(value)}: expected the key ID copied from the portal`);
-    return id;
-  }
-  // The portal saves the key as `<key id>.pem`.
+/** The portal saves the key as `<key id>.pem`. */
+function keyIdFromFile(keyFile: string): string {
   const name = basename(keyFile, extname(keyFile));
   if (!name) throw new UsageError(`--admin-key-file ${keyFile}: cannot take a key ID from this file name; pass --key-id`);
   return name;
-}
-
-function parseMatchBy(value: unknown): MatchBy {
-  if (value === undefined || value === '') return 'email';
-  const text = String(value);
-  if (!(MATCH_BY as readonly string[]).includes(text)) {
-    throw new UsageError(`--match-by ${text}: expected one of ${MATCH_BY.join(', ')}`);
-  }
-  return text as MatchBy;
 }
 
 async function readKey(file: string): Promise<CryptoKey> {

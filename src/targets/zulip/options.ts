@@ -1,10 +1,11 @@
-// The Zulip target's settings from the CLI's parsed flags and the environment, validated before
+// The Zulip target's options and its settings built from them and the environment, validated before
 // anything is sent. Keys and secrets come from files or the environment, never from argv.
 import { readFile, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { UsageError } from '../../errors.js';
-import { pacingFlags, textFlag } from '../flags.js';
+import { text } from '../../options/declare.js';
+import type { Values } from '../../options/declare.js';
 import type { TargetContext } from '../target.js';
 import { readCredentials, warnIfShared, type KeyMap } from './credentials.js';
 import { normaliseSite, parseZuliprc } from './zuliprc.js';
@@ -38,16 +39,48 @@ export const SITE_ENV = 'ZULIP_SITE';
 /** Low on purpose (contract notes §11.7): every upload makes the server render two PNGs and
  * tell every client in the organisation. */
 export const DEFAULT_CONCURRENCY = 3;
-export const DEFAULT_RETRIES = 5;
 
-export async function readConfig(context: TargetContext): Promise<ZulipConfig> {
-  const { argv, env, log } = context;
-  // The cheap checks first: nothing is read before the numbers are known to be sane.
-  const numbers = pacingFlags(argv, { concurrency: DEFAULT_CONCURRENCY, retries: DEFAULT_RETRIES });
-  const rcPath = textFlag(argv, 'admin-zuliprc');
+export const zulipOptions = {
+  site: text({
+    arg: 'URL',
+    doc: 'The organisation, e.g. `https://chat.example.com`. If the URL has no scheme, `https://` is assumed; a trailing `/api` is dropped. Default: `site=` in `--admin-zuliprc`, then `$ZULIP_SITE`. If `--site` and the zuliprc name different servers, the run is refused.',
+    help: 'URL of the Zulip organisation, e.g. https://chat.example.com (default: site= in --admin-zuliprc)',
+  }),
+  'admin-zuliprc': text({
+    path: true,
+    secretFile: true,
+    arg: 'FILE',
+    doc: 'The `zuliprc` of an organisation **owner or administrator** (Personal settings → Account & privacy → API key → Download zuliprc). Default: `$ZULIP_EMAIL` and `$ZULIP_API_KEY`.',
+    help: `zuliprc of an organisation owner or administrator, used only to find users (default: $${EMAIL_ENV} and $${KEY_ENV})`,
+  }),
+  'jwt-key-file': text({
+    path: true,
+    secretFile: true,
+    arg: 'FILE',
+    doc: "The HS256 secret from the server's `JWT_AUTH_KEYS` for this organisation. Used to fetch each user's key (Zulip 7.0+, self-hosted only). Alternative to `--credentials`: give one of the two.",
+    help: "file holding the organisation's JWT_AUTH_KEYS HS256 secret, to fetch each user's key (self-hosted; a root credential: see the README)",
+  }),
+  credentials: text({
+    path: true,
+    secretFile: true,
+    arg: 'FILE|DIR',
+    doc: 'Per-user keys: a CSV of `email,api_key` (header optional; `key` also accepted as a column name; `#` starts a comment), **or** a folder of `zuliprc` files. Files that are not zuliprc files, or that name another site, are skipped with a warning.',
+    help: "each user's own key: a CSV of email,api_key or a folder of zuliprc files",
+  }),
+  'key-cache': text({
+    path: true,
+    arg: 'FILE',
+    doc: 'Where keys fetched with `--jwt-key-file` are kept. Default: `$XDG_CONFIG_HOME/avatar-import/zulip-keys/<host>.jsonl` (`~/.config/...` when `XDG_CONFIG_HOME` is unset, `%APPDATA%\\...` on Windows).',
+    help: 'where keys fetched with --jwt-key-file are kept, encrypted, mode 0600 (default: ~/.config/avatar-import/zulip-keys/<host>.jsonl)',
+  }),
+};
+
+export async function readConfig(options: Values<typeof zulipOptions>, context: TargetContext): Promise<ZulipConfig> {
+  const { env, log } = context;
+  const rcPath = options.adminZuliprc;
   const rc = rcPath === undefined ? undefined : await readAdminRc(rcPath, context);
 
-  const siteFlag = textFlag(argv, 'site');
+  const siteFlag = options.site;
   const siteFrom = siteFlag !== undefined ? '--site' : rc?.site !== undefined ? `site in ${rcPath}` : env[SITE_ENV] ? `$${SITE_ENV}` : undefined;
   const siteText = siteFlag ?? rc?.site ?? env[SITE_ENV];
   if (siteText === undefined || siteText.trim() === '') {
@@ -63,9 +96,7 @@ export async function readConfig(context: TargetContext): Promise<ZulipConfig> {
   log.addSecret(admin.key);
   log.addSecret(basicToken(admin.email, admin.key));
 
-  const jwtFile = textFlag(argv, 'jwt-key-file');
-  const credentials = textFlag(argv, 'credentials');
-  const keyCache = textFlag(argv, 'key-cache');
+  const { jwtKeyFile: jwtFile, credentials, keyCache } = options;
   if (jwtFile !== undefined && credentials !== undefined) {
     throw new UsageError('--jwt-key-file and --credentials are alternatives: give one (Zulip has no API for an admin to set another user\'s avatar, so each upload needs that user\'s key from one source)');
   }
@@ -80,7 +111,7 @@ export async function readConfig(context: TargetContext): Promise<ZulipConfig> {
     throw new UsageError('--target zulip needs per-user API keys: --jwt-key-file FILE (self-hosted servers with JWT_AUTH_KEYS) or --credentials FILE|DIR (a CSV of email,api_key or a folder of zuliprc files); Zulip has no API for an admin to set another user\'s avatar');
   }
 
-  return { site, admin, mode, ...numbers };
+  return { site, admin, mode, ...context.pacing };
 }
 
 /** The Authorization header value for a key. */

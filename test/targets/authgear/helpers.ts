@@ -7,6 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger, type Logger } from '../../../src/log.js';
 import { readConfig, type AuthgearConfig } from '../../../src/targets/authgear/options.js';
+import { authgearTarget } from '../../../src/targets/authgear/index.js';
+import { inputFor } from '../../support/targets.js';
 import { AuthgearTarget, type AuthgearDeps } from '../../../src/targets/authgear/target.js';
 import type { Avatar, TargetLimits } from '../../../src/targets/target.js';
 import { FakeAuthgear, type AuthgearOptions } from '../../servers/authgear.js';
@@ -45,12 +47,8 @@ export async function setup(
   const log = createLogger({ verbose: true, write: (line) => lines.push(line) });
   const key = overrides.key?.(authgear) ?? { pem: authgear.privateKeyPem, keyId: authgear.keyId };
   const file = await keyFile(key.pem, key.keyId);
-  const config = await readConfig({
-    runId: 'run-test-1',
-    env: {},
-    log,
-    argv: { endpoint: authgear.url, 'project-id': authgear.projectId, 'admin-key-file': file, retries: 3, ...overrides.argv },
-  });
+  const input = inputFor(authgearTarget, { endpoint: authgear.url, 'project-id': authgear.projectId, 'admin-key-file': file, retries: 3, ...overrides.argv }, { runId: 'run-test-1', log });
+  const config = await readConfig(input.options, input.context);
   const target = new AuthgearTarget({ ...config, ...overrides.config }, { log, pacing: { minBackoffMs: 1, maxBackoffMs: 10, maxPauseMs: 10 }, ...overrides.deps });
   return { authgear, target, log, lines, keyFile: file, open: () => target.open(new AbortController().signal) };
 }

@@ -6,7 +6,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { FatalError, UsageError } from '../../../src/errors.js';
 import { createLogger } from '../../../src/log.js';
 import { authgearTarget, AuthgearTarget, MAX_UPLOAD_BYTES } from '../../../src/targets/authgear/index.js';
-import type { TargetContext } from '../../../src/targets/target.js';
+import { createTarget } from '../../support/targets.js';
 import { FakeAuthgear } from '../../servers/authgear.js';
 import { keyFile, setup } from './helpers.js';
 
@@ -81,15 +81,15 @@ describe('authgear target: open()', () => {
 
 describe('authgearTarget factory', () => {
   const pem = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
-  const context = (argv: Record<string, unknown>): TargetContext => ({ runId: 'run-1', env: {}, log: createLogger({ write: () => undefined }), argv });
+  const context = (flags: Record<string, unknown>) => createTarget(authgearTarget, flags, { log: createLogger({ write: () => undefined }) });
 
   test('builds a target named after its endpoint; the key id defaults to the file name; low default concurrency', async () => {
     const file = await keyFile(pem, '0123abcd');
-    const target = await authgearTarget.create(context({ endpoint: 'https://myapp.authgear.cloud/', 'project-id': 'myapp', 'admin-key-file': file }));
+    const target = await (context({ endpoint: 'https://myapp.authgear.cloud/', 'project-id': 'myapp', 'admin-key-file': file }));
     expect(target).toMatchObject({ name: 'authgear', id: 'authgear:https://myapp.authgear.cloud', features: { guardsUserChanges: true } });
     expect((target as unknown as { config: { keyId: string; matchBy: string; concurrency: number } }).config).toMatchObject({ keyId: '0123abcd', matchBy: 'email', concurrency: 2 });
     expect(authgearTarget.defaultConcurrency).toBe(2);
-    const explicit = await authgearTarget.create(context({ endpoint: 'https://a.example', 'project-id': 'a', 'admin-key-file': file, 'key-id': 'k-1', 'match-by': 'phone_number' }));
+    const explicit = await (context({ endpoint: 'https://a.example', 'project-id': 'a', 'admin-key-file': file, 'key-id': 'k-1', 'match-by': 'phone_number' }));
     expect((explicit as unknown as { config: object }).config).toMatchObject({ keyId: 'k-1', matchBy: 'phone_number' });
   });
 
@@ -99,17 +99,17 @@ describe('authgearTarget factory', () => {
 
   test.each([
     [{}, /--endpoint is required/],
-    [{ endpoint: 'myapp.authgear.cloud' }, /--endpoint myapp\.authgear\.cloud: not a URL/],
+    [{ endpoint: 'myapp.authgear.cloud' }, /--endpoint expects an http\(s\) URL such as https:\/\/example\.org, got "myapp\.authgear\.cloud"/],
     [{ endpoint: 'https://a.example?x=1' }, /without credentials, query or fragment/],
     [{ endpoint: 'https://a.example' }, /--project-id is required/],
-    [{ endpoint: 'https://a.example', 'project-id': 'my app' }, /--project-id my app: expected a project ID/],
+    [{ endpoint: 'https://a.example', 'project-id': 'my app' }, /--project-id expects a project ID such as myapp \(letters, digits, - and _\), got "my app"/],
     [{ endpoint: 'https://a.example', 'project-id': 'a' }, /--admin-key-file is required/],
     [{ endpoint: 'https://a.example', 'project-id': 'a', 'admin-key-file': '/nonexistent/k.pem' }, /--admin-key-file \/nonexistent\/k\.pem: cannot be read \(ENOENT\)/],
     [{ endpoint: 'https://a.example', 'project-id': 'a', 'admin-key-file': 'PKCS1' }, /a PKCS#1 key.*openssl pkcs8 -topk8/],
     [{ endpoint: 'https://a.example', 'project-id': 'a', 'admin-key-file': 'JUNK' }, /no "-----BEGIN PRIVATE KEY-----" block/],
     [{ endpoint: 'https://a.example', 'project-id': 'a', 'admin-key-file': 'EC' }, /not an RSA private key usable for RS256/],
-    [{ endpoint: 'https://a.example', 'project-id': 'a', 'admin-key-file': 'GOOD', 'match-by': 'name' }, /--match-by name: expected one of email, phone_number, preferred_username/],
-    [{ endpoint: 'https://a.example', 'project-id': 'a', 'admin-key-file': 'GOOD', retries: -1 }, /--retries -1: expected an integer >= 0/],
+    [{ endpoint: 'https://a.example', 'project-id': 'a', 'admin-key-file': 'GOOD', 'match-by': 'name' }, /--match-by expects one of email, phone_number, preferred_username, got "name"/],
+    [{ endpoint: 'https://a.example', 'project-id': 'a', 'admin-key-file': 'GOOD', retries: -1 }, /--retries expects a whole number from 0 to 100, got -1/],
   ])('%j is a usage error naming the flag', async (argv, message) => {
     const files: Record<string, () => Promise<string>> = {
       GOOD: () => keyFile(pem, 'k'),
@@ -123,7 +123,7 @@ describe('authgearTarget factory', () => {
     };
     const file = argv['admin-key-file' as keyof typeof argv] as string | undefined;
     const resolved = file && files[file] ? { ...argv, 'admin-key-file': await files[file]!() } : argv;
-    const error = await authgearTarget.create(context(resolved)).catch((e: unknown) => e);
+    const error = await (context(resolved)).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(UsageError);
     expect((error as Error).message).toMatch(message);
   });

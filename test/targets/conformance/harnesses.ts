@@ -10,6 +10,7 @@ import sharp from 'sharp';
 import { createLogger } from '../../../src/log.js';
 import { readConfig as readAuthgearConfig } from '../../../src/targets/authgear/options.js';
 import { AuthgearTarget } from '../../../src/targets/authgear/target.js';
+import { authgearTarget } from '../../../src/targets/authgear/index.js';
 import { DirTarget } from '../../../src/targets/dir/dir.js';
 import { MatrixTarget } from '../../../src/targets/matrix/target.js';
 import type { Avatar, Target } from '../../../src/targets/target.js';
@@ -18,6 +19,7 @@ import type { KeyMap, UserKey } from '../../../src/targets/zulip/credentials.js'
 import { FakeAuthgear } from '../../servers/authgear.js';
 import { FakeSynapse } from '../../servers/synapse.js';
 import { FakeZulip } from '../../servers/zulip.js';
+import { inputFor } from '../../support/targets.js';
 
 /** The users every harness provides, as the CSV would name them. */
 export interface Cast {
@@ -164,8 +166,10 @@ const authgear: Harness = {
       await writeFile(file, pem, { mode: 0o600 });
       return file;
     };
-    const config = async (file: string) =>
-      readAuthgearConfig({ runId: 'conformance', env: {}, log: quiet(), argv: { endpoint: server.url, 'project-id': server.projectId, 'admin-key-file': file, retries: 3 } });
+    const config = async (file: string) => {
+      const input = inputFor(authgearTarget, { endpoint: server.url, 'project-id': server.projectId, 'admin-key-file': file, retries: 3 }, { runId: 'conformance', log: quiet() });
+      return readAuthgearConfig(input.options, input.context);
+    };
     const good = await config(await keyFile(server.privateKeyPem, server.keyId));
     return {
       cast: { fresh: 'ana@acme.example', ownAvatar: 'bo@acme.example', freshOtherCase: 'Ana@ACME.example', unknown: 'ghost@acme.example', deactivated: 'cy@acme.example', invalid: 'not an email' },

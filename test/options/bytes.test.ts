@@ -1,4 +1,4 @@
-import { parseBytes } from '../../src/cli/bytes.js';
+import { parseBytes } from '../../src/options/declare.js';
 import { UsageError } from '../../src/errors.js';
 
 describe('--max-bytes and other sizes', () => {
@@ -12,11 +12,11 @@ describe('--max-bytes and other sizes', () => {
     ['300kB', 300_000],
     ['1GiB', 1024 ** 3],
   ])('%s is %d bytes', (text, bytes) => {
-    expect(parseBytes('max-bytes', text)).toBe(bytes);
+    expect(parseBytes(text, { flag: 'max-bytes' })).toBe(bytes);
   });
 
   test.each(['', 'lots', '-5', '5 parsecs', '0'])('%j is refused with a message naming the option', (text) => {
-    expect(() => parseBytes('max-bytes', text)).toThrow(UsageError);
-    expect(() => parseBytes('max-bytes', text)).toThrow(/--max-bytes/);
+    expect(() => parseBytes(text, { flag: 'max-bytes' })).toThrow(UsageError);
+    expect(() => parseBytes(text, { flag: 'max-bytes' })).toThrow(/--max-bytes/);
   });
 });

@@ -1,0 +1,25 @@
+// The default command: `avatar-import [csv] [options]`. Arguments and config file become typed
+// settings, settings become a Plan (everything checked, nothing sent), and the Plan is executed.
+import { createLogger } from '../../log.js';
+import { readConfigFile } from '../../options/config-file.js';
+import { printConfig } from '../../options/print.js';
+import { resolveSettings } from '../../options/settings.js';
+import { execute } from '../../pipeline/execute.js';
+import { plan } from '../../pipeline/plan.js';
+import { parseArgs } from '../parser.js';
+import type { Session } from './command.js';
+
+export async function importCommand(args: readonly string[], session: Session): Promise<number> {
+  const invocation = await parseArgs(args);
+  if (!invocation) return 0;
+  const file = invocation.config === undefined ? undefined : await readConfigFile(invocation.config);
+  const settings = resolveSettings(invocation.flags, file);
+  if (invocation.printConfig) {
+    process.stdout.write(printConfig(settings));
+    return 0;
+  }
+  const log = createLogger({ quiet: settings.output.quiet, verbose: settings.output.verbose });
+  session.log = log;
+  const ready = await plan(settings, { env: process.env, log, stdin: process.stdin });
+  return execute(ready, { log, stdout: process.stdout, stderr: process.stderr });
+}

@@ -1,0 +1,78 @@
+// The run and performance options (see src/options/schema.ts for how options are declared and added).
+import { area, boolean, integer, number, text } from '../options/declare.js';
+import type { Values } from '../options/declare.js';
+
+/** Measured on 2 cores with 12 MP camera JPEGs: see the README's benchmark section. */
+export const DEFAULT_JOBS = 4;
+
+export const runArea = area('run', 'Run', {
+  ledger: text({
+    path: true,
+    arg: 'FILE',
+    doc: 'the results ledger. Targets given the same file share it (one line per target and user).',
+    help: 'results ledger (JSON Lines) (default: <csv name>.ledger.jsonl next to the CSV)',
+    defaultDoc: '`<csv name>.ledger.jsonl` beside the CSV',
+    perTarget: true,
+  }),
+  force: boolean({ default: false, doc: 'redo rows the ledger says are done.' }),
+  'retry-failed': boolean({ default: false, doc: 'try failed rows again even when their input has not changed.' }),
+  'dry-run': boolean({
+    default: false,
+    doc: 'read, validate and normalise everything; print what would happen; write nothing to the target or the ledger.',
+    help: 'read, validate and normalise everything; write nothing to the target or ledger',
+  }),
+  checksum: boolean({
+    default: false,
+    doc: 'compare sources (and `dir` outputs) by content, not by size and mtime.',
+    help: 'compare sources and outputs by content, not size and mtime',
+  }),
+  'overwrite-user-changes': boolean({
+    default: false,
+    doc: "replace avatars that users set themselves since the tool's last run (remote targets).",
+    help: 'replace avatars users set themselves since the last run',
+    perTarget: true,
+  }),
+});
+
+export const performanceArea = area('performance', 'Performance', {
+  jobs: integer({ arg: 'N', min: 1, max: 64, default: DEFAULT_JOBS, doc: 'images decoded and encoded at once (see benchmarks).', help: 'images decoded/encoded at once' }),
+  concurrency: integer({
+    arg: 'N',
+    min: 1,
+    max: 256,
+    doc: 'rows in flight to the target; each target has its own window.',
+    help: 'rows in flight to the target (default: per target)',
+    defaultDoc: 'per target (dir: 4)',
+    perTarget: true,
+  }),
+  retries: integer({
+    arg: 'N',
+    min: 0,
+    max: 100,
+    default: 5,
+    doc: 'retries of a failing request (5xx, timeouts, resets) before the row fails.',
+    perTarget: true,
+  }),
+  'max-rate': number({
+    arg: 'N',
+    unit: 'requests per second',
+    above: 0,
+    doc: 'at most N requests per second to the target (each target its own budget).',
+    help: 'at most this many requests per second to the target',
+    defaultDoc: 'none',
+    perTarget: true,
+  }),
+  'request-timeout': number({
+    arg: 'S',
+    unit: 'seconds',
+    min: 1,
+    max: 3600,
+    doc: 'seconds a request to the target may wait for its answer at most; within that, the timeout follows the latency the server has shown.',
+    help: 'seconds a request to the target may wait for its answer at most; within that, the timeout follows the latency the server has shown',
+    defaultDoc: '90',
+    perTarget: true,
+  }),
+});
+
+export type RunValues = Values<typeof runArea.options>;
+export type PerformanceValues = Values<typeof performanceArea.options>;

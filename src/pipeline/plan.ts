@@ -1,0 +1,161 @@
+// plan(settings) → Plan: everything a run needs, checked, before anything is sent. It reads only
+// the files the options name (the CSV's header, credential files through each target's factory)
+// and contacts no server: every usage error (exit 2) is raised here, so `execute` starts from a
+// run that can only fail on rows or on a target (exit 1 or 3).
+import { randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { RowError, UsageError } from '../errors.js';
+import { checkMinSize, DEFAULT_EDGE } from '../image/options.js';
+import { openCsv, pickColumns } from '../input/csv.js';
+import type { CsvInput } from '../input/csv.js';
+import type { SourceOptions } from '../input/source.js';
+import { compileTemplate } from '../input/template.js';
+import type { Logger } from '../log.js';
+import type { AreaValues } from '../options/schema.js';
+import type { Settings, TargetSettings } from '../options/settings.js';
+import type { Target, TargetContext, TargetFactory } from '../targets/target.js';
+import { ledgerPathFor } from './ledger-path.js';
+
+export interface Plan {
+  readonly runId: string;
+  /** The CSV, its header read and checked; the records not yet. */
+  readonly csv: CsvInput;
+  /** Absolute path, or undefined for standard input. */
+  readonly csvPath?: string;
+  readonly imageColumn: string;
+  readonly source: SourceOptions;
+  /** The top-level values of every area (a target's own view is in `PlannedTarget.values`). */
+  readonly values: AreaValues;
+  readonly targets: readonly PlannedTarget[];
+}
+
+export interface PlannedTarget {
+  readonly factory: TargetFactory;
+  /** Built, credentials read, not opened: nothing has been sent. */
+  readonly target: Target;
+  /** Every area's values as they apply to this target. */
+  readonly values: AreaValues;
+  /** The row's user as this target knows it; throws RowError (missing_value, invalid_user_id). */
+  readonly userOf: (fields: Record<string, string>) => string;
+  /** How the user is found, for the log ("template …" or the column). */
+  readonly userFrom: string;
+  readonly concurrency: number;
+  /** The avatar's edge: --size, or the target's preferred edge, or 512. */
+  readonly edge: number;
+  /** This target's ledger; undefined only for a dry run from standard input (nothing to write). */
+  readonly ledgerPath?: string;
+}
+
+export interface PlanContext {
+  readonly env: NodeJS.ProcessEnv;
+  readonly log: Logger;
+  readonly stdin: NodeJS.ReadableStream;
+}
+
+export async function plan(settings: Settings, context: PlanContext): Promise<Plan> {
+  const runId = `${new Date().toISOString().replace(/[:.]/g, '').slice(0, 15)}Z-${randomBytes(3).toString('hex')}`;
+  const { input, sources } = settings;
+  if (input.csv === undefined) throw new UsageError('the CSV path is required: give it as the first argument (- for standard input) or as csv: in --config');
+  const fromStdin = input.csv === '-';
+  const csvPath = fromStdin ? undefined : resolve(input.csv);
+  if (csvPath) {
+    const info = await stat(csvPath).catch(() => undefined);
+    if (!info?.isFile()) throw new UsageError(`the CSV file ${input.csv} does not exist or is not a file`);
+  }
+  const imagesDir = resolve(sources.imagesDir ?? (csvPath ? dirname(csvPath) : process.cwd()));
+  if (!(await stat(imagesDir).catch(() => undefined))?.isDirectory()) throw new UsageError(`--images-dir ${imagesDir} is not a folder`);
+  for (const wanted of settings.targets) {
+    const { size, minSize } = wanted.values.image;
+    if (size !== undefined) checkMinSize(minSize, size);
+    else checkMinSize(minSize, edgeFor(wanted), `the edge (${wanted.factory.name}'s default; set --size)`);
+    if (fromStdin && wanted.values.run.ledger === undefined && !wanted.values.run.dryRun) {
+      throw new UsageError('reading the CSV from standard input needs --ledger FILE (there is no CSV file to put it next to)');
+    }
+  }
+
+  // Each factory checks its own options and reads its credential files; none sends anything.
+  const built: { wanted: TargetSettings; target: Target; concurrency: number }[] = [];
+  for (const wanted of settings.targets) {
+    const target = await buildTarget(wanted, { runId, env: context.env, log: context.log }).catch((error: unknown) => {
+      throw wanted.origin && error instanceof UsageError ? new UsageError(`${error.message} (${wanted.origin})`) : error;
+    });
+    const concurrency = targetInput(wanted, { runId, env: context.env, log: context.log }).context.pacing.concurrency;
+    const twin = built.find((other) => other.target.id === target.id);
+    if (twin) throw new UsageError(`two targets are the same destination (${target.id}): give each entry of targets: its own server or folder`);
+    built.push({ wanted, target, concurrency });
+  }
+
+  const csv = await openCsv(fromStdin ? context.stdin : createReadStream(csvPath!), input.delimiter ? { delimiter: input.delimiter } : {});
+  const targets = built.map(({ wanted, target, concurrency }): PlannedTarget => {
+    const { idColumn, userTemplate } = wanted.values.input;
+    const columns = pickColumns(csv.headers, {
+      ...(idColumn === undefined ? {} : { idColumn }),
+      ...(input.imageColumn === undefined ? {} : { imageColumn: input.imageColumn }),
+    });
+    const ledgerPath = ledgerPathFor({ target, given: wanted.values.run.ledger, csvPath });
+    return {
+      factory: wanted.factory,
+      target,
+      values: wanted.values,
+      userOf: userTemplate ? compileTemplate(userTemplate, csv.headers) : idOf(columns.id),
+      userFrom: userTemplate ? `template ${userTemplate}` : columns.id,
+      concurrency,
+      edge: edgeFor(wanted),
+      ...(ledgerPath === undefined ? {} : { ledgerPath }),
+    };
+  });
+  const imageColumn = pickColumns(csv.headers, {
+    ...(settings.input.idColumn === undefined ? {} : { idColumn: settings.input.idColumn }),
+    ...(input.imageColumn === undefined ? {} : { imageColumn: input.imageColumn }),
+  }).image;
+
+  return {
+    runId,
+    csv,
+    ...(csvPath ? { csvPath } : {}),
+    imageColumn,
+    source: { imagesDir, allowHosts: sources.allowHost, timeoutMs: Math.round(sources.fetchTimeout * 1000), maxSourceBytes: sources.maxSourceBytes },
+    values: settings,
+    targets,
+  };
+}
+
+/** What a target's factory is given: its own options, and the run's options that concern it. */
+export function targetInput(wanted: TargetSettings, base: Pick<TargetContext, 'runId' | 'env' | 'log'>): { options: TargetSettings['options']; context: TargetContext } {
+  const { performance, run } = wanted.values;
+  const concurrency = performance.concurrency ?? wanted.factory.defaultConcurrency;
+  return {
+    options: wanted.options,
+    context: {
+      ...base,
+      pacing: {
+        concurrency,
+        retries: performance.retries,
+        ...(performance.maxRate === undefined ? {} : { maxRate: performance.maxRate }),
+        ...(performance.requestTimeout === undefined ? {} : { requestTimeoutMs: Math.round(performance.requestTimeout * 1000) }),
+      },
+      overwriteUserChanges: run.overwriteUserChanges,
+      checksum: run.checksum,
+    },
+  };
+}
+
+/** Build (not open) one target: the factory checks its options and reads its credential files. */
+export function buildTarget(wanted: TargetSettings, base: Pick<TargetContext, 'runId' | 'env' | 'log'>): Promise<Target> {
+  const { options, context } = targetInput(wanted, base);
+  return wanted.factory.create(options, context);
+}
+
+function edgeFor(wanted: TargetSettings): number {
+  return wanted.values.image.size ?? wanted.factory.preferredEdge ?? DEFAULT_EDGE;
+}
+
+function idOf(column: string): (fields: Record<string, string>) => string {
+  return (fields) => {
+    const value = (fields[column] ?? '').trim();
+    if (value === '') throw new RowError('missing_value', `the ${column} cell is empty`);
+    return value;
+  };
+}
