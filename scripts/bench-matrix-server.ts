@@ -1,8 +1,8 @@
 // The fake Synapse for scripts/bench-matrix.ts, in its own thread so that the server's work does
 // not share an event loop with the client being measured.
 import { parentPort } from 'node:worker_threads';
-import type { Faults } from '../test/servers/harness.js';
-import { FakeSynapse, type SynapseOptions } from '../test/servers/synapse.js';
+import type { Faults } from '../testkit/servers/harness.js';
+import { FakeSynapse, type SynapseOptions } from '../testkit/servers/synapse.js';
 
 export type Command =
   | { cmd: 'start'; options: SynapseOptions; users: number }

@@ -11,8 +11,8 @@ import { createLogger } from '../src/log.js';
 import { createHttp } from '../src/net/http.js';
 import { MatrixTarget } from '../src/targets/matrix/target.js';
 import type { Avatar } from '../src/targets/target.js';
-import type { Faults } from '../test/servers/harness.js';
-import type { SynapseOptions } from '../test/servers/synapse.js';
+import type { Faults } from '../testkit/servers/harness.js';
+import type { SynapseOptions } from '../testkit/servers/synapse.js';
 import type { Command, Stats } from './bench-matrix-server.js';
 
 const LATENCY_MS = 20;

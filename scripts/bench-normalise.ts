@@ -12,8 +12,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pLimit from 'p-limit';
 import sharp from 'sharp';
-import { cameraPhoto, fromPixels, photoPixels } from '../test/support/images.js';
-import type { Orientation } from '../test/support/images.js';
+import { cameraPhoto, fromPixels, photoPixels } from '../testkit/images.js';
+import type { Orientation } from '../testkit/images.js';
 import { benchDir, measureCli } from './lib/bench.js';
 
 const run = promisify(execFile);

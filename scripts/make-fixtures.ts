@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import {
   animated, cameraPhoto, fakeHeic, halfTransparentPng, png16, photoPixels, fromPixels, pngPixelBomb, svg, truncatedJpeg,
-} from '../test/support/images.js';
+} from '../testkit/images.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures');
 const photos = join(root, 'photos');

@@ -7,7 +7,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { once } from 'node:events';
 import sharp from 'sharp';
-import { fromPixels, photoPixels } from '../../test/support/images.js';
+import { fromPixels, photoPixels } from '../../testkit/images.js';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const BIN = join(ROOT, 'dist/cli/bin.js');

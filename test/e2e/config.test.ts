@@ -2,7 +2,7 @@
 // option, the config file, the templates and the credential files have been checked.
 import { mkdir, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { FakeSynapse } from '../servers/synapse.js';
+import { FakeSynapse } from '../../testkit/servers/synapse.js';
 import { readLedger, rowLines, runCli, tempDir } from '../support/cli.js';
 import { writePeople } from '../support/photos.js';
 

@@ -1,6 +1,6 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { FakeSynapse } from '../servers/synapse.js';
+import { FakeSynapse } from '../../testkit/servers/synapse.js';
 import { lastRun, readLedger, rowLines, runCli, tempDir } from '../support/cli.js';
 import { writePeople } from '../support/photos.js';
 

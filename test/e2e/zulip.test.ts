@@ -1,6 +1,6 @@
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { FakeZulip, type ZulipOptions } from '../servers/zulip.js';
+import { FakeZulip, type ZulipOptions } from '../../testkit/servers/zulip.js';
 import { lastRun, readLedger, rowLines, runCli, tempDir, type LedgerRow } from '../support/cli.js';
 import { photo } from '../support/photos.js';
 

@@ -10,7 +10,7 @@ import {
   pixelAt,
   pixelWithoutProfile,
   png16,
-} from '../support/images.js';
+} from '../../testkit/images.js';
 
 const options = (overrides: Partial<NormaliseOptions> = {}): NormaliseOptions => ({ ...NORMALISE_DEFAULTS, ...overrides });
 

@@ -2,7 +2,7 @@ import { RowError } from '../../src/errors.js';
 import { edgeSteps, fitToBytes, qualitySteps, type Encoder } from '../../src/image/fit.js';
 import { normalise } from '../../src/image/normalise.js';
 import { NORMALISE_DEFAULTS, type NormaliseOptions } from '../../src/image/options.js';
-import { noisePng } from '../support/images.js';
+import { noisePng } from '../../testkit/images.js';
 
 const options = (overrides: Partial<NormaliseOptions> = {}): NormaliseOptions => ({ ...NORMALISE_DEFAULTS, ...overrides });
 

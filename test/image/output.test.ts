@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import sharp from 'sharp';
 import { normalise } from '../../src/image/normalise.js';
 import { NORMALISE_DEFAULTS, type NormaliseOptions } from '../../src/image/options.js';
-import { COMMENT_MARKER, SKIN, cameraPhoto, colourDistance, jpegMarkers, noisePng, pixelAt, solidImage } from '../support/images.js';
+import { COMMENT_MARKER, SKIN, cameraPhoto, colourDistance, jpegMarkers, noisePng, pixelAt, solidImage } from '../../testkit/images.js';
 
 const options = (overrides: Partial<NormaliseOptions> = {}): NormaliseOptions => ({ ...NORMALISE_DEFAULTS, ...overrides });
 

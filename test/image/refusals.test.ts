@@ -13,7 +13,7 @@ import {
   svg,
   truncated,
   truncatedJpeg,
-} from '../support/images.js';
+} from '../../testkit/images.js';
 
 const options = (overrides: Partial<NormaliseOptions> = {}): NormaliseOptions => ({ ...NORMALISE_DEFAULTS, ...overrides });
 

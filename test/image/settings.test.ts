@@ -1,7 +1,7 @@
 import { UsageError } from '../../src/errors.js';
 import { normalise, settingsKey } from '../../src/image/normalise.js';
 import { NORMALISE_DEFAULTS, type NormaliseOptions } from '../../src/image/options.js';
-import { svg } from '../support/images.js';
+import { svg } from '../../testkit/images.js';
 
 const options = (overrides: Partial<NormaliseOptions> = {}): NormaliseOptions => ({ ...NORMALISE_DEFAULTS, ...overrides });
 

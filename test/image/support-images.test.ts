@@ -1,4 +1,4 @@
-// The generators in test/support/images.ts are oracles for other tests, fixtures and benchmarks:
+// The generators in testkit/images.ts are oracles for other tests, fixtures and benchmarks:
 // check that they make what they claim.
 
 import sharp from 'sharp';
@@ -10,7 +10,7 @@ import {
   jpegInSpace,
   pixelAt,
   srgbToAdobeRgb,
-} from '../support/images.js';
+} from '../../testkit/images.js';
 
 function colorant(profile: Buffer, signature: string): number[] {
   const count = profile.readUInt32BE(128);

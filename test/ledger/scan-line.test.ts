@@ -1,6 +1,6 @@
 import { scanRowKey, type RowKey } from '../../src/ledger/scan-line.js';
 import { failedRow, okRow, runLine } from './support.js';
-import { mulberry32 } from '../servers/harness.js';
+import { mulberry32 } from '../../testkit/servers/harness.js';
 
 // The index reads `type`, `target`, `user` and whether `remote` is a string without JSON.parse.
 // Whenever the scanner answers, its answer must be JSON.parse's; when unsure it says so.

@@ -5,7 +5,7 @@ import { createEndpoint } from '../../src/net/endpoint.js';
 import { classifyResponse, classifyTransport, DEFAULT_RETRY_AFTER_MS, type ErrorPolicy } from '../../src/net/errors.js';
 import { createHttp, parseJson, USER_AGENT, type HttpRequest, type HttpResponse } from '../../src/net/http.js';
 import { Pacer } from '../../src/net/pacer.js';
-import { FakeServer, type Reply } from '../servers/harness.js';
+import { FakeServer, type Reply } from '../../testkit/servers/harness.js';
 
 const TOKEN = 'secret-token-0123456789';
 

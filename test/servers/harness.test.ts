@@ -1,4 +1,4 @@
-import { FakeServer, RESET, type Reply } from './harness.js';
+import { FakeServer, RESET, type Reply } from '../../testkit/servers/harness.js';
 
 /** A two-route server that remembers what its handler did, to tell 'reset before' from 'after'. */
 async function echo() {

@@ -1,6 +1,6 @@
 // The fake Synapse answers byte for byte like the captures in the contract notes (§8) and the
 // source-read behaviour (§1–§4), including the parts that are unkind to clients.
-import { FakeSynapse, NGINX_413 } from './synapse.js';
+import { FakeSynapse, NGINX_413 } from '../../testkit/servers/synapse.js';
 
 let synapse: FakeSynapse;
 afterEach(() => synapse.close());

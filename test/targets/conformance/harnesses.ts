@@ -17,8 +17,8 @@ import type { Avatar, Target } from '../../../src/targets/target.js';
 import { ZulipTarget } from '../../../src/targets/zulip/target.js';
 import type { KeyMap, UserKey } from '../../../src/targets/zulip/credentials.js';
 import { FakeAuthgear } from '../../servers/authgear.js';
-import { FakeSynapse } from '../../servers/synapse.js';
-import { FakeZulip } from '../../servers/zulip.js';
+import { FakeSynapse } from '../../../testkit/servers/synapse.js';
+import { FakeZulip } from '../../../testkit/servers/zulip.js';
 import { inputFor } from '../../support/targets.js';
 
 /** The users every harness provides, as the CSV would name them. */

@@ -5,7 +5,7 @@ import { createLogger, type Logger } from '../../../src/log.js';
 import type { MatrixConfig } from '../../../src/targets/matrix/options.js';
 import { MatrixTarget, type MatrixDeps } from '../../../src/targets/matrix/target.js';
 import type { Avatar, TargetLimits } from '../../../src/targets/target.js';
-import { FakeSynapse, type SynapseOptions } from '../../servers/synapse.js';
+import { FakeSynapse, type SynapseOptions } from '../../../testkit/servers/synapse.js';
 
 export interface Setup {
   synapse: FakeSynapse;

@@ -1,6 +1,6 @@
 // Finding users: ids are validated before any request, missing and deactivated users are reported,
 // and bulk discovery makes a run cost a few list requests instead of one GET per row.
-import { FakeSynapse } from '../../servers/synapse.js';
+import { FakeSynapse } from '../../../testkit/servers/synapse.js';
 import { outcomes, setup, type Setup } from './helpers.js';
 
 let s: Setup;

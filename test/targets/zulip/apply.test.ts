@@ -2,7 +2,7 @@
 // that key was confirmed with GET /users/me. Counters on the fake Zulip say what went over the wire.
 import { FakeClock } from '../../net/fake-clock.js';
 import { photo } from '../../support/photos.js';
-import { basicEmail } from '../../servers/zulip.js';
+import { basicEmail } from '../../../testkit/servers/zulip.js';
 import { avatar, credentials, importRow, outcomes, raw, setup, signal, type Setup } from './helpers.js';
 
 let s: Setup;

@@ -10,7 +10,7 @@ import type { KeyMap, UserKey } from '../../../src/targets/zulip/credentials.js'
 import type { KeyMode, ZulipConfig } from '../../../src/targets/zulip/options.js';
 import { ZulipTarget, type ZulipDeps } from '../../../src/targets/zulip/target.js';
 import type { Avatar } from '../../../src/targets/target.js';
-import { FakeZulip, type ZulipOptions } from '../../servers/zulip.js';
+import { FakeZulip, type ZulipOptions } from '../../../testkit/servers/zulip.js';
 
 export const JWT_SECRET = 'jwt-secret-for-tests-0123456789abcdef';
 

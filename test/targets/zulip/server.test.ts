@@ -2,7 +2,7 @@
 // kinder than the real server, the target's tests would prove nothing. Raw HTTP, no target.
 import { SignJWT } from 'jose';
 import sharp from 'sharp';
-import { FakeZulip } from '../../servers/zulip.js';
+import { FakeZulip } from '../../../testkit/servers/zulip.js';
 
 let zulip: FakeZulip;
 afterEach(async () => {
