@@ -8,7 +8,6 @@ import { isHeldRowLine, isRowLine, type HeldRowLine, type LedgerLine, type RowLi
 import { LockFile } from './lock.js';
 import { OffsetIndex } from './offset-index.js';
 import { scanRowKey, type RowKey } from './scan-line.js';
-import { tidyHeap } from '../heap.js';
 import { compactLedger, DEFAULT_KEEP_RUNS, type CompactResult } from './tools/compact.js';
 
 export interface LedgerOptions {
@@ -252,7 +251,6 @@ export class Ledger {
     const key: RowKey = { type: undefined, target: undefined, user: undefined, remote: false };
     for await (const { texts, offsets } of lineBatches(this.handle, this.size)) {
       for (let i = 0; i < texts.length; i++) this.indexLine(texts[i]!, offsets[i]!, key);
-      tidyHeap();
     }
   }
 

@@ -11,7 +11,6 @@ import type { Ledger } from '../ledger/ledger.js';
 import type { RowLine } from '../ledger/lines.js';
 import type { Account, Avatar, Target } from '../targets/target.js';
 import { capText, MAX_MESSAGE_CHARS } from '../capped-text.js';
-import { tidyHeap } from '../heap.js';
 import { stripUrlSecrets } from '../url-secrets.js';
 import { Lru } from '../util/lru.js';
 
@@ -77,12 +76,9 @@ export async function run(config: RunConfig): Promise<RunResult> {
   let wake: (() => void) | undefined;
   const tasks = new Set<Promise<void>>();
 
-  let finished = 0;
   const emit = async (line: RowLine): Promise<void> => {
     if (!config.dryRun) await ledger.append(line);
     config.onRow(line);
-    // Rows live across many awaits, so their garbage is promoted and V8 leaves it (see heap.ts).
-    if (++finished % 1024 === 0) tidyHeap();
   };
 
   const fail = (base: RowInput, error: unknown): Promise<void> => {
