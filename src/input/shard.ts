@@ -75,7 +75,7 @@ function positiveInteger(name: string, value: number | string): number {
 }
 
 /**
- * The 1-based shard of a user, given the user's canonical form (`Target.canonical`, or the user
+ * The 1-based shard of a user, given the user's canonical form (`target.features.canonical`, or the user
  * as is). The first 48 bits of SHA-256 modulo N: the same on every machine and Node version, and
  * spread evenly whatever the ids look like (sequential numbers, one e-mail domain).
  */
