@@ -8,7 +8,6 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { capText } from '../capped-text.js';
 import { RowError } from '../errors.js';
 import { stripUrlSecrets } from '../url-secrets.js';
-import { fetchImage } from './fetch.js';
 import { checkUrl, displayUrl } from './hosts.js';
 import { fileError, isInside, realpathAsFarAsExists } from './paths.js';
 
@@ -165,6 +164,8 @@ export async function readSource(ref: SourceRef, options: SourceOptions, signal?
   if (ref.kind === 'url') {
     // Checked again: the ref may come from a run whose --allow-host list was different.
     checkUrl(ref.url, options.allowHosts, `${ref.display}: `);
+    // The HTTP client (got) loads with the first URL source, not at every start-up.
+    const { fetchImage } = await import('./fetch.js');
     return fetchImage(ref.url, { allowHosts: options.allowHosts, timeoutMs: options.timeoutMs, maxBytes: options.maxSourceBytes }, signal);
   }
   // locate() may have answered from its folder cache: resolve again right before reading, so a

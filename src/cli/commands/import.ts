@@ -1,8 +1,6 @@
 // The default command: `avatar-import [csv] [options]`. Arguments and config file become typed
 // settings, settings become a Plan (everything checked, nothing sent), and the Plan is executed.
 import { createLogger } from '../../log.js';
-import { readConfigFile } from '../../options/config-file.js';
-import { printConfig } from '../../options/print.js';
 import { resolveSettings } from '../../options/settings.js';
 import { execute } from '../../pipeline/execute.js';
 import { plan } from '../../pipeline/plan.js';
@@ -12,9 +10,11 @@ import type { Session } from './command.js';
 export async function importCommand(args: readonly string[], session: Session): Promise<number> {
   const invocation = await parseArgs(args);
   if (!invocation) return 0;
-  const file = invocation.config === undefined ? undefined : await readConfigFile(invocation.config);
+  // The YAML parser loads only for --config / --print-config: start-up is paid by every cron run.
+  const file = invocation.config === undefined ? undefined : await (await import('../../options/config-file.js')).readConfigFile(invocation.config);
   const settings = resolveSettings(invocation.flags, file);
   if (invocation.printConfig) {
+    const { printConfig } = await import('../../options/print.js');
     process.stdout.write(printConfig(settings));
     return 0;
   }

@@ -3,7 +3,7 @@
 // the PEM carries no key id, so it comes from --key-id or, by default, the file's name.
 import { readFile } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
-import { importPKCS8, type CryptoKey } from 'jose';
+import type { CryptoKey } from 'jose';
 import { UsageError } from '../../errors.js';
 import { choice, fail, text } from '../../options/declare.js';
 import type { Values } from '../../options/declare.js';
@@ -118,6 +118,8 @@ async function readKey(file: string): Promise<CryptoKey> {
     throw new UsageError(`--admin-key-file ${file}: no "-----BEGIN PRIVATE KEY-----" block; expected the PKCS#8 .pem downloaded from the portal (Advanced → Admin API)`);
   }
   try {
+    // jose loads only when an Authgear target is configured, not at every start-up.
+    const { importPKCS8 } = await import('jose');
     return await importPKCS8(block[0], 'RS256');
   } catch (error) {
     throw new UsageError(`--admin-key-file ${file}: not an RSA private key usable for RS256 (${error instanceof Error ? error.message : String(error)})`);

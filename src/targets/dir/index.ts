@@ -1,7 +1,6 @@
 import { text } from '../../options/declare.js';
 import { required } from '../checks.js';
 import { defineTarget } from '../target.js';
-import { DirTarget } from './dir.js';
 
 export const dirTarget = defineTarget({
   name: 'dir',
@@ -13,6 +12,8 @@ export const dirTarget = defineTarget({
   defaultConcurrency: 4,
   async create(options, context) {
     if (options.out === undefined) required('out', 'dir', 'where to write the avatars');
+    // Each target's code loads only when that target is used: start-up pays for none of them.
+    const { DirTarget } = await import('./dir.js');
     return new DirTarget({ out: options.out, checksum: context.checksum });
   },
 });

@@ -1,7 +1,6 @@
 // `--target matrix`: Synapse, with a server admin's access token.
 import { defineTarget } from '../target.js';
 import { DEFAULT_CONCURRENCY, matrixOptions, readConfig, TOKEN_ENV } from './options.js';
-import { MatrixTarget } from './target.js';
 
 export const matrixTarget = defineTarget({
   name: 'matrix',
@@ -12,10 +11,11 @@ export const matrixTarget = defineTarget({
   async create(options, context) {
     const config = await readConfig(options, context);
     context.log.addSecret(config.token);
+    // The network stack (got) and the target's code load only when this target is used.
+    const { MatrixTarget } = await import('./target.js');
     return new MatrixTarget(config, { log: context.log });
   },
 });
 
-export { MatrixTarget } from './target.js';
 export type { MatrixDeps } from './target.js';
 export type { MatrixConfig } from './options.js';

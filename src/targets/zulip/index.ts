@@ -2,7 +2,7 @@
 // for it), users found with an administrator's key.
 import { defineTarget } from '../target.js';
 import { DEFAULT_CONCURRENCY, EMAIL_ENV, KEY_ENV, readConfig, SITE_ENV, zulipOptions } from './options.js';
-import { PREFERRED_EDGE, ZulipTarget } from './target.js';
+import { PREFERRED_EDGE } from './edge.js';
 
 export const zulipTarget = defineTarget({
   name: 'zulip',
@@ -14,10 +14,11 @@ export const zulipTarget = defineTarget({
   async create(options, context) {
     // readConfig registers every key and secret with the logger as it reads them.
     const config = await readConfig(options, context);
+    // The network stack (got, jose) and the target's code load only when this target is used.
+    const { ZulipTarget } = await import('./target.js');
     return new ZulipTarget(config, { log: context.log });
   },
 });
 
-export { ZulipTarget } from './target.js';
 export type { ZulipDeps } from './target.js';
 export type { ZulipConfig } from './options.js';

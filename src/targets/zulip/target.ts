@@ -7,6 +7,7 @@
 //     is confirmed with GET /users/me — its user_id must be the row's — before its first upload;
 //   - rate limits are per user (§7), so every key has its own pacer: a 429 pauses that key only;
 //     the admin's key and the anonymous calls (per IP) have one each.
+import { PREFERRED_EDGE } from './edge.js';
 import { createHash } from 'node:crypto';
 import { AvatarError, FatalError, RowError } from '../../errors.js';
 import type { Logger } from '../../log.js';
@@ -30,8 +31,6 @@ export interface ZulipDeps extends PacingDeps {
   readonly timeouts?: Timeouts;
 }
 
-/** Zulip renders a 500 px "medium" avatar and upscales smaller ones (§1). */
-export const PREFERRED_EDGE = 500;
 /** MAX_AVATAR_FILE_SIZE_MIB's default, for a server that does not say. */
 const DEFAULT_MAX_MIB = 5;
 /** max_avatar_file_size_mib is in /register since FL 4; uploads need nothing newer. */
