@@ -4,7 +4,8 @@
 //     next, so "still what the tool left" is `current === prior.remote`;
 //   - an avatar the user set themselves reads differently, so it is never mistaken for the tool's;
 //   - an avatar a user already had before the tool came is visible as `current`;
-//   - refusals carry the documented codes; refused credentials stop the run at open().
+//   - refusals carry the documented codes (an avatar over the announced size: upload_rejected);
+//     refused credentials stop the run at open().
 // A new target passes this file before it is registered.
 import { AvatarError, FatalError } from '../../../src/errors.js';
 import type { Applied, Avatar, Prior, Target } from '../../../src/targets/target.js';
@@ -123,5 +124,31 @@ describe.each(harnesses)('target contract: $name', (harness) => {
     const refused = await world.refusedTarget!();
     targets.push(refused);
     await expect(refused.open(new AbortController().signal)).rejects.toBeInstanceOf(FatalError);
+  });
+});
+
+describe.each(harnesses.filter((h) => h.refuses))('target contract: $name refuses what is over its limit', (harness) => {
+  test('an avatar over the size the server announced is the row\'s upload_rejected (neither retried to exhaustion nor fatal) and changes nothing', async () => {
+    const world = await harness.start();
+    const target = world.target();
+    try {
+      const limits = await target.open(new AbortController().signal);
+      expect(limits.maxBytes).toBeGreaterThan(0);
+      const image = await avatar(5);
+      const jpeg = Buffer.concat([image.jpeg.subarray(0, -2), Buffer.alloc(limits.maxBytes! + 1 - image.jpeg.length), image.jpeg.subarray(-2)]);
+      const big: Avatar = { ...image, jpeg, sha256: 'f'.repeat(64) };
+      const account = await target.resolve(world.cast.fresh, undefined);
+      expect(await codeOf(target.apply(account, big))).toBe('row:upload_rejected');
+      const next = world.target();
+      try {
+        await next.open(new AbortController().signal);
+        expect((await next.resolve(world.cast.fresh, undefined)).current).toBe(account.current); // nothing changed
+      } finally {
+        await next.close();
+      }
+    } finally {
+      await target.close();
+      await world.close();
+    }
   });
 });
