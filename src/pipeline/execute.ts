@@ -3,7 +3,7 @@
 // sends anything), then targets open (their first requests), then rows flow.
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { UsageError } from '../errors.js';
+import { FatalError } from '../errors.js';
 import { EXIT, worst } from '../exit-codes.js';
 import type { ExitCode } from '../exit-codes.js';
 import { settingsKey } from '../image/normalise.js';
@@ -19,6 +19,7 @@ import { countRows } from './count-rows.js';
 import type { TargetLimits } from '../targets/target.js';
 import type { Plan, PlannedTarget } from './plan.js';
 import { run } from './run.js';
+import type { RunTarget } from './run.js';
 
 export interface ExecuteIo {
   readonly log: Logger;
@@ -29,16 +30,11 @@ export interface ExecuteIo {
 export async function execute(plan: Plan, io: ExecuteIo): Promise<ExitCode> {
   const { log } = io;
   const { run: runValues, output } = plan.values;
-  if (plan.targets.length !== 1) throw new UsageError('several targets in one run are not supported yet');
-  const planned = plan.targets[0]!;
-  const { target } = planned;
   const dryRun = runValues.dryRun;
 
-  // The ledger lock comes before the target is touched: a second run on the same ledger is
-  // refused before it sends anything.
-  const ledger = planned.ledgerPath
-    ? await Ledger.open(planned.ledgerPath, { readOnly: dryRun })
-    : await Ledger.open(join(plan.source.imagesDir, '.avatar-import-dry-run.ledger.jsonl'), { readOnly: true });
+  // Ledger locks come before any target is touched: a second run on the same ledger is refused
+  // before it sends anything. Targets given the same file share one opened Ledger.
+  const ledgers = new Map<string, Ledger>();
   const controller = new AbortController();
   let progress: Progress | undefined;
   const onSigint = (): void => {
@@ -46,61 +42,128 @@ export async function execute(plan: Plan, io: ExecuteIo): Promise<ExitCode> {
     log.warn('interrupted: finishing the rows in flight (Ctrl-C again to stop at once)');
     controller.abort();
   };
-  process.on('SIGINT', onSigint);
-  process.on('SIGTERM', onSigint);
+  const opened: PlannedTarget[] = [];
   try {
-    const limits = await target.open(controller.signal);
-    const normalise = normaliseFor(planned, limits);
-    if (normalise.maxBytes < planned.values.image.maxBytes) log.info(`--max-bytes capped to ${formatBytes(normalise.maxBytes)}: the target accepts no more`);
-    const settings = settingsKey(normalise);
+    for (const planned of plan.targets) {
+      const path = planned.ledgerPath ?? join(plan.source.imagesDir, '.avatar-import-dry-run.ledger.jsonl');
+      if (!ledgers.has(path)) ledgers.set(path, await Ledger.open(path, { readOnly: dryRun || planned.ledgerPath === undefined }));
+    }
+    const ledgerOf = (planned: PlannedTarget): Ledger => ledgers.get(planned.ledgerPath ?? join(plan.source.imagesDir, '.avatar-import-dry-run.ledger.jsonl'))!;
+    process.on('SIGINT', onSigint);
+    process.on('SIGTERM', onSigint);
 
-    log.info(`${dryRun ? 'dry run: ' : ''}${plan.csvPath ?? 'stdin'} → ${target.id} (id: ${planned.userFrom}, image: ${plan.imageColumn}; ledger: ${planned.ledgerPath ?? 'none'})`);
+    // Every target opens (its first requests) at once; one that cannot (a refused token, a server
+    // gone) is out of this run and the others go on.
+    const fatal = new Map<PlannedTarget, { code: string; message: string }>();
+    const lanes: { planned: PlannedTarget; run: RunTarget }[] = [];
+    await Promise.all(plan.targets.map(async (planned) => {
+      try {
+        opened.push(planned);
+        const limits = await planned.target.open(controller.signal);
+        const normalise = normaliseFor(planned, limits);
+        if (normalise.maxBytes < planned.values.image.maxBytes) log.info(`${planned.target.id}: --max-bytes capped to ${formatBytes(normalise.maxBytes)}: the target accepts no more`);
+        lanes.push({
+          planned,
+          run: {
+            target: planned.target, ledger: ledgerOf(planned), userOf: planned.userOf, normalise, settings: settingsKey(normalise),
+            concurrency: planned.concurrency, overwriteUserChanges: planned.values.run.overwriteUserChanges,
+          },
+        });
+      } catch (error) {
+        if (!(error instanceof FatalError)) throw error;
+        fatal.set(planned, { code: error.code, message: log.redact(error.message) });
+        log.warn(`${planned.target.id}: ${log.redact(error.message)}`);
+      }
+    }));
+    // Config order, whatever order the targets opened in.
+    lanes.sort((a, b) => plan.targets.indexOf(a.planned) - plan.targets.indexOf(b.planned));
+
+    for (const { planned } of lanes) {
+      log.info(`${dryRun ? 'dry run: ' : ''}${plan.csvPath ?? 'stdin'} → ${planned.target.id} (id: ${planned.userFrom}, image: ${plan.imageColumn}; ledger: ${planned.ledgerPath ?? 'none'})`);
+    }
     if (!dryRun) {
-      await ledger.append({
-        type: 'run', run: plan.runId, version: VERSION, started: new Date().toISOString(),
-        options: {
-          csv: plan.csvPath ?? '-', target: target.id, idColumn: planned.userFrom, imageColumn: plan.imageColumn,
-          ...(planned.values.input.userTemplate ? { userTemplate: planned.values.input.userTemplate } : {}),
-          imagesDir: plan.source.imagesDir, normalise, settings, force: runValues.force, retryFailed: runValues.retryFailed,
-          checksum: runValues.checksum, jobs: plan.values.performance.jobs,
-        },
-      });
+      // One run line per ledger, naming the targets that write to it.
+      for (const [path, ledger] of ledgers) {
+        const mine = lanes.filter(({ planned }) => planned.ledgerPath === path);
+        if (mine.length === 0) continue;
+        await ledger.append({
+          type: 'run', run: plan.runId, version: VERSION, started: new Date().toISOString(),
+          options: {
+            csv: plan.csvPath ?? '-', imageColumn: plan.imageColumn, imagesDir: plan.source.imagesDir,
+            force: runValues.force, retryFailed: runValues.retryFailed, checksum: runValues.checksum, jobs: plan.values.performance.jobs,
+            // The first wave's single-target fields, kept for readers of old ledgers.
+            ...(mine.length === 1 ? runOptions(mine[0]!) : {}),
+            targets: mine.map(runOptions),
+          },
+        });
+      }
     }
 
     const tally = new Tally();
+    const tallies = new Map(plan.targets.map((planned) => [planned.target.id, new Tally()]));
     let total: number | undefined;
-    if (plan.csvPath) void countRows(plan.csvPath).then((n) => (total = n), () => undefined);
-    if (output.progress !== 'off' && !output.quiet) {
+    if (plan.csvPath) void countRows(plan.csvPath).then((n) => (total = n * Math.max(1, lanes.length)), () => undefined);
+    if (output.progress !== 'off' && !output.quiet && lanes.length > 0) {
       progress = new Progress({ stream: io.stderr, tally, total: () => total, ...(output.progress === 'auto' ? {} : { live: output.progress === 'live' }) });
       progress.start();
     }
-    const result = await run({
-      runId: plan.runId, csv: plan.csv, userOf: planned.userOf, imageColumn: plan.imageColumn,
-      source: plan.source,
-      normalise, settings, target, ledger,
-      dryRun, force: runValues.force, retryFailed: runValues.retryFailed, checksum: runValues.checksum,
-      overwriteUserChanges: planned.values.run.overwriteUserChanges,
-      jobs: plan.values.performance.jobs, concurrency: planned.concurrency,
-      signal: controller.signal, redact: log.redact,
-      onRow: (line) => {
-        tally.add(line);
-        if (dryRun) io.stdout.write(describeRow(line, true) + '\n');
-        else if (output.verbose) io.stderr.write(describeRow(line, false) + '\n');
-      },
-    });
+    const several = plan.targets.length > 1;
+    const result = lanes.length === 0
+      ? { fatal: new Map(), interrupted: false, imagesRead: 0, imageBytesRead: 0 }
+      : await run({
+        runId: plan.runId, csv: plan.csv, imageColumn: plan.imageColumn, source: plan.source,
+        targets: lanes.map((lane) => lane.run),
+        dryRun, force: runValues.force, retryFailed: runValues.retryFailed, checksum: runValues.checksum,
+        jobs: plan.values.performance.jobs,
+        signal: controller.signal, redact: log.redact,
+        onRow: (line) => {
+          tally.add(line);
+          tallies.get(line.target)?.add(line);
+          const text = describeRow(line, dryRun, several);
+          if (dryRun) io.stdout.write(text + '\n');
+          else if (output.verbose) io.stderr.write(text + '\n');
+        },
+      });
     progress?.stop();
-    const fatal = result.fatal ? { code: result.fatal.code, message: log.redact(result.fatal.message) } : undefined;
-    io.stdout.write(summarise(tally, { ledgerPath: dryRun ? undefined : planned.ledgerPath, dryRun, interrupted: result.interrupted, imagesRead: result.imagesRead, imageBytesRead: result.imageBytesRead, ...(fatal ? { fatal } : {}) }) + '\n');
-    if (fatal) return EXIT.fatal;
-    if (result.interrupted) return EXIT.interrupted;
-    return worst([tally.failed > 0 ? EXIT.someFailed : EXIT.ok]);
+    for (const planned of plan.targets) {
+      const error = result.fatal.get(planned.target.id);
+      if (error) fatal.set(planned, { code: error.code, message: log.redact(error.message) });
+    }
+
+    const codes: ExitCode[] = [];
+    const blocks: string[] = [];
+    for (const planned of plan.targets) {
+      const mine = several ? tallies.get(planned.target.id)! : tally;
+      const stopped = fatal.get(planned);
+      const interrupted = result.interrupted && !stopped;
+      const text = summarise(mine, {
+        ledgerPath: dryRun ? undefined : planned.ledgerPath, dryRun, interrupted,
+        ...(several ? {} : { imagesRead: result.imagesRead, imageBytesRead: result.imageBytesRead }),
+        ...(stopped ? { fatal: stopped } : {}),
+      });
+      // Several targets: a block each, headed by the target and indented.
+      blocks.push(several ? `${planned.target.id}:\n${text.replace(/^/gm, '  ')}` : text);
+      codes.push(stopped ? EXIT.fatal : interrupted ? EXIT.interrupted : mine.failed > 0 ? EXIT.someFailed : EXIT.ok);
+    }
+    if (several) blocks.push(`images read: ${result.imagesRead} (${formatBytes(result.imageBytesRead)}), once for all ${plan.targets.length} targets`);
+    io.stdout.write(blocks.join('\n') + '\n');
+    return worst(codes);
   } finally {
     progress?.stop();
     process.off('SIGINT', onSigint);
     process.off('SIGTERM', onSigint);
-    await target.close().catch(() => undefined);
-    await ledger.close();
+    await Promise.all(opened.map((planned) => planned.target.close().catch(() => undefined)));
+    for (const ledger of ledgers.values()) await ledger.close();
   }
+}
+
+/** A target's part of the ledger's run line: what it was run with, never a secret. */
+function runOptions({ planned, run: lane }: { planned: PlannedTarget; run: RunTarget }): Record<string, unknown> {
+  return {
+    target: planned.target.id, idColumn: planned.idColumn,
+    ...(planned.values.input.userTemplate ? { userTemplate: planned.values.input.userTemplate } : {}),
+    normalise: lane.normalise, settings: lane.settings,
+  };
 }
 
 /** The image settings for one target, now that it has said what it accepts. */
@@ -119,8 +182,8 @@ function normaliseFor(planned: PlannedTarget, limits: TargetLimits): NormaliseOp
   return normalise;
 }
 
-function describeRow(line: RowLine, dryRun: boolean): string {
-  const who = `row ${line.row}${line.user ? ` ${line.user}` : ''}`;
+function describeRow(line: RowLine, dryRun: boolean, several: boolean): string {
+  const who = `${several ? `${line.target}: ` : ''}row ${line.row}${line.user ? ` ${line.user}` : ''}`;
   if (line.status === 'failed') return `${who}: ${dryRun ? 'would fail' : 'failed'}: ${line.error?.code}: ${line.error?.message}`;
   if (line.status === 'skipped') return `${who}: skip (${line.reason ?? 'unchanged'})`;
   const detail = `${line.edge}px, ${formatBytes(line.bytes ?? 0)}`;

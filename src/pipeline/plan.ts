@@ -16,7 +16,7 @@ import type { Logger } from '../log.js';
 import type { AreaValues } from '../options/schema.js';
 import type { Settings, TargetSettings } from '../options/settings.js';
 import type { Target, TargetContext, TargetFactory } from '../targets/target.js';
-import { ledgerPathFor } from './ledger-path.js';
+import { ledgerFor } from './ledger-path.js';
 
 export interface Plan {
   readonly runId: string;
@@ -39,6 +39,8 @@ export interface PlannedTarget {
   readonly values: AreaValues;
   /** The row's user as this target knows it; throws RowError (missing_value, invalid_user_id). */
   readonly userOf: (fields: Record<string, string>) => string;
+  /** The id column (also when a template builds the user). */
+  readonly idColumn: string;
   /** How the user is found, for the log ("template …" or the column). */
   readonly userFrom: string;
   readonly concurrency: number;
@@ -88,24 +90,27 @@ export async function plan(settings: Settings, context: PlanContext): Promise<Pl
   }
 
   const csv = await openCsv(fromStdin ? context.stdin : createReadStream(csvPath!), input.delimiter ? { delimiter: input.delimiter } : {});
-  const targets = built.map(({ wanted, target, concurrency }): PlannedTarget => {
+  const targets: PlannedTarget[] = [];
+  for (const { wanted, target, concurrency } of built) {
     const { idColumn, userTemplate } = wanted.values.input;
     const columns = pickColumns(csv.headers, {
       ...(idColumn === undefined ? {} : { idColumn }),
       ...(input.imageColumn === undefined ? {} : { imageColumn: input.imageColumn }),
     });
-    const ledgerPath = ledgerPathFor({ target, given: wanted.values.run.ledger, csvPath });
-    return {
+    const ledger = await ledgerFor({ target, given: wanted.values.run.ledger, csvPath, env: context.env });
+    if (ledger?.notice) context.log.warn(ledger.notice);
+    targets.push({
       factory: wanted.factory,
       target,
       values: wanted.values,
       userOf: userTemplate ? compileTemplate(userTemplate, csv.headers) : idOf(columns.id),
+      idColumn: columns.id,
       userFrom: userTemplate ? `template ${userTemplate}` : columns.id,
       concurrency,
       edge: edgeFor(wanted),
-      ...(ledgerPath === undefined ? {} : { ledgerPath }),
-    };
-  });
+      ...(ledger === undefined ? {} : { ledgerPath: ledger.path }),
+    });
+  }
   const imageColumn = pickColumns(csv.headers, {
     ...(settings.input.idColumn === undefined ? {} : { idColumn: settings.input.idColumn }),
     ...(input.imageColumn === undefined ? {} : { imageColumn: input.imageColumn }),

@@ -1,46 +1,58 @@
 import { createHash } from 'node:crypto';
 import pLimit from 'p-limit';
+import type { LimitFunction } from 'p-limit';
+import { capText, MAX_MESSAGE_CHARS } from '../capped-text.js';
 import { AvatarError, RowError, heals, isAvatarError } from '../errors.js';
 import type { NormaliseOptions } from '../image/normalise.js';
 import { normalise } from '../image/normalise.js';
 import type { CsvInput, CsvProblem, CsvRecord } from '../input/csv.js';
-import type { SourceOptions, SourceRef } from '../input/source.js';
+import type { Fingerprint, SourceOptions, SourceRef } from '../input/source.js';
 import { locate, readSource, statSource } from '../input/source.js';
 import { CompactTable } from '../util/compact-table.js';
 import type { Ledger } from '../ledger/ledger.js';
-import type { RowLine } from '../ledger/lines.js';
-import type { Account, Avatar, Target } from '../targets/target.js';
-import { capText, MAX_MESSAGE_CHARS } from '../capped-text.js';
-import { stripUrlSecrets } from '../url-secrets.js';
+import type { HeldRowLine, RowLine } from '../ledger/lines.js';
 import { Lru } from '../util/lru.js';
+import type { Account, Avatar, Target } from '../targets/target.js';
+import { stripUrlSecrets } from '../url-secrets.js';
+import { decide } from './decide.js';
+import type { Decision, RowFacts, SourceMatch } from './decide.js';
 
-// The only place that knows the order of the stages. A row's life:
-//   user + duplicate check (in CSV order) → locate and stat the source → what the ledger says →
-//   resolve on the target → skip if nothing changed → read → normalise → apply → one ledger line.
-// Every way out of a row ends in exactly one ledger line, except a fatal error, which ends the
-// run instead (the row is simply not done, and the next run picks it up).
+// The only place that knows the order of the stages. A row's life, for each target it goes to:
+//   user + duplicate check (in CSV order) → locate and stat the source (once) → what the ledger
+//   says → decide (pure, decide.ts): resolve on the target, hash the source, make the avatar only
+//   when the decision needs them → read and normalise (once per row and distinct image settings,
+//   in one --jobs slot) → apply → one ledger line.
+// Every way out of a row ends in exactly one ledger line per target, except a fatal error on a
+// target, which stops that target (its rows are simply not done, and the next run picks them up);
+// the other targets go on.
+
+/** One destination of the run: its own window, image settings, ledger and user template. */
+export interface RunTarget {
+  readonly target: Target;
+  /** Targets given the same file share one Ledger. */
+  readonly ledger: Ledger;
+  /** The row's user as this target knows it; throws RowError (missing_value, invalid_user_id). */
+  readonly userOf: (fields: Record<string, string>) => string;
+  readonly normalise: NormaliseOptions;
+  /** settingsKey(normalise): rows done with other settings are redone. */
+  readonly settings: string;
+  /** Rows in flight to this target. */
+  readonly concurrency: number;
+  readonly overwriteUserChanges: boolean;
+}
 
 export interface RunConfig {
   readonly runId: string;
   readonly csv: CsvInput;
-  /** The row's user as the target knows it; throws RowError (missing_value, invalid_user_id). */
-  readonly userOf: (fields: Record<string, string>) => string;
   readonly imageColumn: string;
   readonly source: SourceOptions;
-  readonly normalise: NormaliseOptions;
-  /** settingsKey(normalise): rows done with other settings are redone. */
-  readonly settings: string;
-  readonly target: Target;
-  readonly ledger: Ledger;
+  readonly targets: readonly RunTarget[];
   readonly dryRun: boolean;
   readonly force: boolean;
   readonly retryFailed: boolean;
   readonly checksum: boolean;
-  readonly overwriteUserChanges: boolean;
-  /** Images decoded/encoded at once. */
+  /** Images decoded/encoded at once, across all targets. */
   readonly jobs: number;
-  /** Rows in flight to the target. */
-  readonly concurrency: number;
   /** Aborted on Ctrl-C: stop taking rows, finish the ones in flight. */
   readonly signal: AbortSignal;
   readonly redact: (text: string) => string;
@@ -48,200 +60,296 @@ export interface RunConfig {
 }
 
 export interface RunResult {
-  /** Set when a fatal error ended the run early (exit 3). */
-  readonly fatal?: AvatarError;
+  /** The fatal error that stopped each target that stopped (by `Target.id`). */
+  readonly fatal: ReadonlyMap<string, AvatarError>;
   readonly interrupted: boolean;
-  /** Source images actually read, and their bytes: a nightly run of unchanged rows reads none. */
+  /** Source images actually read, and their bytes: a nightly run of unchanged rows reads none,
+   * and a row going to several targets is read once. */
   readonly imagesRead: number;
   readonly imageBytesRead: number;
 }
 
 type RowInput = Omit<RowLine, 'status'>;
 
+/** A target as the run drives it. */
+interface Lane extends RunTarget {
+  readonly net: LimitFunction;
+  readonly seen: CompactTable;
+  fatal?: AvatarError;
+}
+
+/** One (row, target) pair in flight. */
+interface Part {
+  readonly lane: Lane;
+  readonly user: string;
+  readonly base: RowInput;
+  facts: RowFacts;
+  account?: Account;
+  held?: HeldRowLine;
+  latest?: RowLine;
+  decision?: Decision;
+}
+
 export async function run(config: RunConfig): Promise<RunResult> {
-  const { target, ledger } = config;
   const cpu = pLimit(config.jobs);
-  const net = pLimit(config.concurrency);
-  const windowSize = windowFor(config.jobs, config.concurrency);
-  const seen = new CompactTable();
-  // Identical source bytes in one run are normalised once (a shared placeholder photo); the
-  // fingerprint cache lets repeats of the same file skip even the read.
+  const lanes: Lane[] = config.targets.map((t) => ({ ...t, net: pLimit(t.concurrency), seen: new CompactTable() }));
+  const windowSize = windowFor(config.jobs, lanes.reduce((sum, lane) => sum + lane.concurrency, 0));
+  // Identical source bytes in one run are normalised once per settings (a shared placeholder
+  // photo); the fingerprint cache lets repeats of the same file skip even the read.
   const avatars = new Lru<string, Promise<Avatar>>(16);
   const digests = new Lru<string, string>(4096);
 
-  let fatal: AvatarError | undefined;
   let imagesRead = 0;
   let imageBytesRead = 0;
   let inFlight = 0;
   let wake: (() => void) | undefined;
   const tasks = new Set<Promise<void>>();
+  const live = (): Lane[] => lanes.filter((lane) => !lane.fatal);
+  const stamp = (line: RowLine): RowLine => ({ ...line, ts: new Date().toISOString() });
 
-  const emit = async (line: RowLine): Promise<void> => {
-    if (!config.dryRun) await ledger.append(line);
+  const emit = async (lane: Lane, line: RowLine): Promise<void> => {
+    if (!config.dryRun) await lane.ledger.append(line);
     config.onRow(line);
   };
 
-  const fail = (base: RowInput, error: unknown): Promise<void> => {
+  /** A row error becomes the row's line; a fatal one stops the target and writes nothing. */
+  const settle = async (lane: Lane, base: RowInput, error: unknown): Promise<void> => {
+    if (isAvatarError(error) && error.kind === 'fatal') {
+      lane.fatal ??= error;
+      return;
+    }
     const known = isAvatarError(error);
     const code = known ? error.code : 'internal_error';
     // Masked before it is cut (a secret across the cut), cut because it may quote a huge cell.
     const message = capText(stripUrlSecrets(config.redact(error instanceof Error ? error.message : String(error))), MAX_MESSAGE_CHARS);
     const retryable = !known || error.kind !== 'row' || heals(code);
-    return emit({ ...base, status: 'failed', error: { code, message, ...(retryable ? { retryable: true } : {}) } });
+    await emit(lane, stamp({ ...base, status: 'failed', error: { code, message, ...(retryable ? { retryable: true } : {}) } }));
   };
 
-  const processRow = async (record: CsvRecord, user: string): Promise<void> => {
+  const processRow = async (record: CsvRecord, parts: Part[]): Promise<void> => {
     const cell = record.fields[config.imageColumn] ?? '';
-    // The cell as given until it resolves, so a failed line still says what was asked for.
-    const base: RowInput = {
-      type: 'row', ts: '', run: config.runId, row: record.row, line: record.line, user: capText(user),
-      target: target.id, source: cellText(cell), settings: config.settings,
-    };
-    const stamp = (line: RowLine): RowLine => ({ ...line, ts: new Date().toISOString() });
+    let ref: SourceRef;
+    let fingerprint: Fingerprint | undefined;
     try {
-      const ref = await locate(cell, config.source);
-      base.source = capText(sourceId(ref));
-      const fingerprint = await statSource(ref);
-      if (fingerprint) Object.assign(base, { sourceSize: fingerprint.size, sourceMtimeMs: fingerprint.mtimeMs });
-      const fpKey = fingerprint && `${base.source}\0${fingerprint.dev}:${fingerprint.ino}:${fingerprint.size}:${fingerprint.mtimeMs}`;
+      ref = await locate(cell, config.source);
+      fingerprint = await statSource(ref);
+    } catch (error) {
+      await Promise.all(parts.map((part) => settle(part.lane, part.base, error)));
+      return;
+    }
+    const source = capText(sourceId(ref));
+    for (const part of parts) {
+      part.base.source = source;
+      if (fingerprint) Object.assign(part.base, { sourceSize: fingerprint.size, sourceMtimeMs: fingerprint.mtimeMs });
+    }
+    const fpKey = fingerprint && `${source}\0${fingerprint.dev}:${fingerprint.ino}:${fingerprint.size}:${fingerprint.mtimeMs}`;
 
-      let bytes: Buffer | undefined;
-      const read = async (): Promise<Buffer> => {
-        if (bytes) return bytes;
-        const loaded = await readSource(ref, config.source, config.signal);
+    // The row's source, read at most once whatever the number of targets; held only until the
+    // row's avatars are made.
+    let bytes: Promise<Buffer> | undefined;
+    let sourceSha256: string | undefined;
+    const read = (): Promise<Buffer> =>
+      (bytes ??= readSource(ref, config.source, config.signal).then((loaded) => {
         imagesRead++;
         imageBytesRead += loaded.length;
-        bytes = loaded;
         return loaded;
-      };
-      const digest = async (): Promise<string> => {
-        if (base.sourceSha256) return base.sourceSha256;
-        const cached = !config.checksum && fpKey ? digests.get(fpKey) : undefined;
-        base.sourceSha256 = cached ?? createHash('sha256').update(await read()).digest('hex');
-        if (fpKey) digests.set(fpKey, base.sourceSha256);
-        return base.sourceSha256;
-      };
-      // Cheap first (same file, size and mtime, like rclone), content only when those differ.
-      const sameFingerprint = (line: RowLine | undefined): boolean => {
-        if (!line || line.source !== base.source || line.settings !== config.settings || config.checksum || !fingerprint) return false;
+      }));
+    const digest = async (): Promise<string> => {
+      if (sourceSha256) return sourceSha256;
+      const cached = !config.checksum && fpKey ? digests.get(fpKey) : undefined;
+      sourceSha256 = cached ?? createHash('sha256').update(await read()).digest('hex');
+      if (fpKey) digests.set(fpKey, sourceSha256);
+      return sourceSha256;
+    };
+    // Cheap first (same file, size and mtime, like rclone), content only when those differ.
+    const match = (line: RowLine | undefined, settings: string): SourceMatch => {
+      if (!line || line.source !== source || line.settings !== settings) return 'different';
+      if (!config.checksum && fingerprint && line.sourceSize === fingerprint.size && line.sourceMtimeMs !== undefined &&
         // A 1 ms modify window (rclone's idea): copy and restore tools keep milliseconds at best,
         // and setting a time goes through a double that can land just under the boundary.
-        const same = line.sourceSize === fingerprint.size && line.sourceMtimeMs !== undefined && Math.abs(line.sourceMtimeMs - fingerprint.mtimeMs) < 1;
-        if (same && line.sourceSha256) base.sourceSha256 = line.sourceSha256;
-        return same;
-      };
-      const unchanged = async (line: RowLine | undefined): Promise<boolean> => {
-        if (!line || line.source !== base.source || line.settings !== config.settings) return false;
-        if (sameFingerprint(line)) return true;
-        return line.sourceSha256 !== undefined && (await digest()) === line.sourceSha256;
-      };
-
-      const found = await ledger.lookup(target.id, base.user);
+        Math.abs(line.sourceMtimeMs - fingerprint.mtimeMs) < 1) {
+        if (line.sourceSha256) sourceSha256 ??= line.sourceSha256;
+        return 'same';
+      }
+      if (line.sourceSha256 === undefined) return 'different';
+      if (sourceSha256 === undefined) return 'unknown';
+      return sourceSha256 === line.sourceSha256 ? 'same' : 'different';
+    };
+    // 1. Per target, concurrently: what the ledger says, then decide() until it needs the source's
+    //    bytes (its hash once the account is known, or the new avatar) or has made up its mind.
+    const gather = async (part: Part): Promise<void> => {
+      const { lane } = part;
+      const found = await lane.ledger.lookup(lane.target.id, part.base.user);
       // A duplicate row's failure describes that run's CSV, not this user's state.
-      const latest = found.latest?.error?.code === 'duplicate_user' ? undefined : found.latest;
-      const held = found.held;
-
-      if (!config.force && !config.retryFailed && latest?.status === 'failed' && latest.error && !heals(latest.error.code) && (await unchanged(latest))) {
-        return await emit(stamp({ ...base, status: 'failed', reason: 'unchanged_since_failure', error: latest.error }));
+      part.latest = found.latest?.error?.code === 'duplicate_user' ? undefined : found.latest;
+      part.held = found.held;
+      const { latest, held } = part;
+      part.facts = {
+        ...part.facts,
+        ...(latest ? { latest: { status: latest.status, ...(latest.error ? { error: latest.error } : {}), heals: latest.error ? heals(latest.error.code) : true } } : {}),
+        ...(held ? { held: { remote: held.remote, outputSha256: held.outputSha256 } } : {}),
+      };
+      for (;;) {
+        const decision = decideNow(part);
+        if (decision.action !== 'need' || decision.fact === 'output' || (decision.fact === 'content' && part.account)) return void (part.decision = decision);
+        if (decision.fact === 'account') part.account = await lane.net(() => lane.target.resolve(part.user, held));
+        // Only a failed row's carry-over check hashes here (rarely): inside a --jobs slot, so only
+        // that many sources are read at once.
+        else await cpu(digest);
       }
+    };
+    const decideNow = (part: Part): Decision => {
+      part.facts = {
+        ...part.facts,
+        latestSource: match(part.latest, part.lane.settings),
+        heldSource: match(part.held, part.lane.settings),
+        ...(part.account ? { account: part.account } : {}),
+      };
+      return decide(part.facts);
+    };
+    const alive = (await Promise.all(parts.map((part) => gather(part).then(() => part, (error: unknown) => settle(part.lane, part.base, error).then(() => undefined)))))
+      .filter((part): part is Part => part !== undefined);
 
-      const account: Account = await net(() => target.resolve(user, held));
-      const stillOurs = held?.remote !== undefined && account.current === held.remote;
-      const skip = (reason?: string): Promise<void> =>
-        emit(stamp({
-          ...base,
-          status: 'skipped',
-          ...(reason ? { reason } : {}),
-          ...(held && stillOurs ? carried(held) : {}),
-        }));
-
-      if (target.features.guardsUserChanges && held && !stillOurs && !config.overwriteUserChanges) {
-        return await skip('changed_by_user');
-      }
-      if (!config.force && stillOurs && sameFingerprint(held)) return await skip();
-
-      // Everything that reads source bytes runs inside a --jobs slot, so only that many sources
-      // are ever held in memory, however wide the window of rows in flight.
-      const output = await cpu(async () => {
-        if (!config.force && stillOurs && (await unchanged(held))) return undefined;
-        const sha = await digest();
-        let avatar = avatars.get(sha);
-        if (!avatar) {
-          avatar = normalise(await read(), config.normalise);
-          avatars.set(sha, avatar);
-          avatar.catch(() => avatars.delete(sha));
+    // 2. One --jobs slot for the row: the source read once, hashed once, normalised once per
+    //    distinct image settings, whatever the number of targets wanting it.
+    const outputs = new Map<Part, Avatar | { error: unknown }>();
+    const wanting = alive.filter((part) => part.decision!.action === 'write' || part.decision!.action === 'need');
+    if (wanting.length > 0) {
+      const made = new Map<string, Promise<Avatar>>();
+      const avatarFor = (lane: Lane): Promise<Avatar> => {
+        let pending = made.get(lane.settings);
+        if (!pending) {
+          pending = digest().then((sha) => {
+            const key = `${sha}\0${lane.settings}`;
+            let avatar = avatars.get(key);
+            if (!avatar) {
+              avatar = read().then((buffer) => normalise(buffer, lane.normalise));
+              avatars.set(key, avatar);
+              avatar.catch(() => avatars.delete(key));
+            }
+            return avatar;
+          });
+          made.set(lane.settings, pending);
         }
-        try {
-          return await avatar;
-        } finally {
-          bytes = undefined;
+        return pending;
+      };
+      await cpu(async () => {
+        for (const part of wanting) {
+          try {
+            for (;;) {
+              const decision = (part.decision = decideNow(part));
+              if (decision.action === 'need' && decision.fact === 'content') await digest();
+              else if (decision.action === 'need' || (decision.action === 'write' && part.facts.outputSha256 === undefined)) {
+                const avatar = await avatarFor(part.lane);
+                outputs.set(part, avatar);
+                part.facts = { ...part.facts, outputSha256: avatar.sha256 };
+              } else break;
+            }
+          } catch (error) {
+            outputs.set(part, { error });
+          }
         }
       });
-      if (!output) return await skip();
-      const produced = { outputSha256: output.sha256, bytes: output.jpeg.length, edge: output.edge, quality: output.quality };
-
-      if (!config.force && stillOurs && output.sha256 === held.outputSha256) return await skip();
-      if (config.dryRun) return await emit(stamp({ ...base, ...produced, status: 'ok', reason: 'dry_run' }));
-
-      const applied = await net(() => target.apply(account, output));
-      await emit(stamp({
-        ...base, ...produced, status: 'ok', remote: applied.remote,
-        ...(applied.stamp === undefined ? {} : { stamp: applied.stamp }),
-        ...(applied.previous === undefined ? {} : { previous: applied.previous }),
-      }));
-    } catch (error) {
-      if (isAvatarError(error) && error.kind === 'fatal') throw error;
-      await fail(stamp({ ...base, status: 'failed' }), error);
     }
+    bytes = undefined;
+
+    // 3. Per target: set the avatar where the decision says so; one line each.
+    await Promise.all(alive.map(async (part) => {
+      const { lane } = part;
+      const base = { ...part.base, ...(sourceSha256 ? { sourceSha256 } : {}) };
+      try {
+        const output = outputs.get(part);
+        if (output && 'error' in output) throw output.error;
+        const decision = part.decision!;
+        const stillOurs = part.held !== undefined && part.account?.current === part.held.remote;
+        switch (decision.action) {
+          case 'carry-failure':
+            return await emit(lane, stamp({ ...base, status: 'failed', reason: 'unchanged_since_failure', error: decision.error }));
+          case 'protect':
+            return await emit(lane, stamp({ ...base, status: 'skipped', reason: decision.reason }));
+          case 'skip':
+            return await emit(lane, stamp({ ...base, status: 'skipped', ...(part.held && stillOurs ? carried(part.held) : {}) }));
+          case 'need':
+            throw new Error(`decide() still needs ${decision.fact} after every fact was gathered`);
+          case 'write': {
+            const produced = { outputSha256: output!.sha256, bytes: output!.jpeg.length, edge: output!.edge, quality: output!.quality };
+            if (config.dryRun) return await emit(lane, stamp({ ...base, ...produced, status: 'ok', reason: 'dry_run' }));
+            const applied = await lane.net(() => lane.target.apply(part.account!, output!));
+            return await emit(lane, stamp({
+              ...base, ...produced, status: 'ok', remote: applied.remote,
+              ...(applied.stamp === undefined ? {} : { stamp: applied.stamp }),
+              ...(applied.previous === undefined ? {} : { previous: applied.previous }),
+            }));
+          }
+        }
+      } catch (error) {
+        await settle(lane, base, error);
+      }
+    }));
   };
 
   /** A line for a row that fails before any work: nothing about its source is known yet. */
-  const early = (record: CsvRecord | CsvProblem, user: string): RowInput => ({
+  const early = (lane: Lane, record: CsvRecord | CsvProblem, user: string): RowInput => ({
     type: 'row', ts: new Date().toISOString(), run: config.runId, row: record.row, line: record.line, user: capText(user),
-    target: target.id, source: 'fields' in record ? cellText(record.fields[config.imageColumn] ?? '') : '', settings: config.settings,
+    target: lane.target.id, source: 'fields' in record ? cellText(record.fields[config.imageColumn] ?? '') : '', settings: lane.settings,
   });
 
-  const admit = (record: CsvRecord | CsvProblem): Promise<void> => {
-    if ('error' in record) return fail(early(record, ''), record.error);
-    let user: string;
-    try {
-      user = config.userOf(record.fields);
-    } catch (error) {
-      return fail(early(record, ''), error);
+  const admit = async (record: CsvRecord | CsvProblem): Promise<void> => {
+    const lanesNow = live();
+    if ('error' in record) {
+      await Promise.all(lanesNow.map((lane) => settle(lane, early(lane, record, ''), record.error)));
+      return;
     }
-    // Decided here, in CSV order, so the first row of a user always wins whatever finishes first.
-    const canonical = target.features.canonical?.(user) ?? user;
-    const kept = seen.get(canonical);
-    if (kept !== undefined) {
-      return fail(early(record, user), new RowError('duplicate_user', `${user} already appears on row ${kept}; that row is kept and this one ignored`));
+    const parts: Part[] = [];
+    const refused: Promise<void>[] = [];
+    for (const lane of lanesNow) {
+      let user: string;
+      try {
+        user = lane.userOf(record.fields);
+      } catch (error) {
+        refused.push(settle(lane, early(lane, record, ''), error));
+        continue;
+      }
+      // Decided here, in CSV order, so the first row of a user always wins whatever finishes first.
+      const canonical = lane.target.features.canonical?.(user) ?? user;
+      const kept = lane.seen.get(canonical);
+      if (kept !== undefined) {
+        refused.push(settle(lane, early(lane, record, user), new RowError('duplicate_user', `${user} already appears on row ${kept}; that row is kept and this one ignored`)));
+        continue;
+      }
+      lane.seen.set(canonical, record.row);
+      const base: RowInput = {
+        type: 'row', ts: '', run: config.runId, row: record.row, line: record.line, user: capText(user),
+        // The cell as given until it resolves, so a failed line still says what was asked for.
+        target: lane.target.id, source: cellText(record.fields[config.imageColumn] ?? ''), settings: lane.settings,
+      };
+      parts.push({
+        lane, user, base,
+        facts: { force: config.force, retryFailed: config.retryFailed, overwriteUserChanges: lane.overwriteUserChanges, guardsUserChanges: lane.target.features.guardsUserChanges },
+      });
     }
-    seen.set(canonical, record.row);
-    return processRow(record, user);
+    await Promise.all([...refused, ...(parts.length > 0 ? [processRow(record, parts)] : [])]);
   };
 
   try {
     for await (const record of config.csv.records) {
-      while (inFlight >= windowSize && !fatal) await new Promise<void>((resolve) => (wake = resolve));
-      if (fatal || config.signal.aborted) break;
+      while (inFlight >= windowSize && live().length > 0) await new Promise<void>((resolve) => (wake = resolve));
+      if (live().length === 0 || config.signal.aborted) break;
       inFlight++;
-      const task: Promise<void> = admit(record)
-        .catch((error: unknown) => {
-          if (isAvatarError(error) && error.kind === 'fatal') fatal ??= error;
-          else throw error;
-        })
-        .finally(() => {
-          inFlight--;
-          tasks.delete(task);
-          const resume = wake;
-          wake = undefined;
-          resume?.();
-        });
+      const task: Promise<void> = admit(record).finally(() => {
+        inFlight--;
+        tasks.delete(task);
+        const resume = wake;
+        wake = undefined;
+        resume?.();
+      });
       tasks.add(task);
     }
   } finally {
     await Promise.all(tasks);
   }
-  return { ...(fatal ? { fatal } : {}), interrupted: config.signal.aborted && !fatal, imagesRead, imageBytesRead };
+  const fatal = new Map(lanes.flatMap((lane) => (lane.fatal ? [[lane.target.id, lane.fatal] as const] : [])));
+  return { fatal, interrupted: config.signal.aborted && fatal.size < lanes.length, imagesRead, imageBytesRead };
 }
 
 /**

@@ -7,7 +7,7 @@ import type { CsvInput, CsvRecord } from '../../src/input/csv.js';
 import { Ledger } from '../../src/ledger/ledger.js';
 import type { RowLine } from '../../src/ledger/lines.js';
 import { run, windowFor } from '../../src/pipeline/run.js';
-import type { RunConfig } from '../../src/pipeline/run.js';
+import type { RunTarget } from '../../src/pipeline/run.js';
 import type { Account, Applied, Avatar, Prior, Target, TargetFeatures, TargetLimits } from '../../src/targets/target.js';
 import { tempDir } from '../support/cli.js';
 import { photo } from '../support/photos.js';
@@ -82,18 +82,22 @@ async function setup(photos: Record<string, number>) {
   return dir;
 }
 
-async function runOnce(dir: string, target: Target, rows: [string, string][], extra: Partial<RunConfig> = {}) {
+/** The run's one destination, as execute() describes it. */
+function lane(target: Target, ledger: Ledger, extra: Partial<RunTarget> = {}): RunTarget {
+  return { target, ledger, userOf: (f) => f['id'] ?? '', normalise, settings: settingsKey(normalise), concurrency: 2, overwriteUserChanges: false, ...extra };
+}
+
+async function runOnce(dir: string, target: Target, rows: [string, string][], extra: Partial<RunTarget> = {}) {
   const ledger = await Ledger.open(join(dir, 'ledger.jsonl'), {});
   const lines: RowLine[] = [];
   try {
     const result = await run({
-      runId: 'test', csv: csvOf(rows), userOf: (f) => f['id'] ?? '', imageColumn: 'image',
+      runId: 'test', csv: csvOf(rows), imageColumn: 'image',
       source: { imagesDir: join(dir, 'img'), allowHosts: [], timeoutMs: 1000, maxSourceBytes: 1 << 24 },
-      normalise, settings: settingsKey(normalise), target, ledger,
-      dryRun: false, force: false, retryFailed: false, checksum: false, overwriteUserChanges: false,
-      jobs: 2, concurrency: 2, signal: new AbortController().signal, redact: (t) => t,
+      targets: [lane(target, ledger, extra)],
+      dryRun: false, force: false, retryFailed: false, checksum: false,
+      jobs: 2, signal: new AbortController().signal, redact: (t) => t,
       onRow: (line) => lines.push(line),
-      ...extra,
     });
     return { result, lines, byUser: Object.fromEntries(lines.map((l) => [l.user, l])) };
   } finally {
@@ -110,7 +114,7 @@ describe('pipeline', () => {
 
     const { result, lines } = await runOnce(dir, target, rows);
 
-    expect(result.fatal?.code).toBe('bad_token');
+    expect(result.fatal.get(target.id)?.code).toBe('bad_token');
     expect(lines.find((l) => l.user === 'u3')).toBeUndefined();
     expect(lines.every((l) => l.status === 'ok')).toBe(true);
     // Stopped within one window of the failure, not after 1000 rows.
@@ -178,12 +182,12 @@ describe('pipeline', () => {
     const rows = Array.from({ length: 200 }, (_, i): [string, string] => [`u${i}`, 'a.jpg']);
     const ledger = await Ledger.open(join(dir, 'ledger.jsonl'), {});
     await run({
-      runId: 't', userOf: (f) => f['id'] ?? '', imageColumn: 'image',
+      runId: 't', imageColumn: 'image',
       csv: csvOf(rows, (row) => (worst = Math.max(worst, row - 1 - finished))),
       source: { imagesDir: join(dir, 'img'), allowHosts: [], timeoutMs: 1000, maxSourceBytes: 1 << 24 },
-      normalise, settings: settingsKey(normalise), target, ledger,
-      dryRun: false, force: false, retryFailed: false, checksum: false, overwriteUserChanges: false,
-      jobs: 2, concurrency: 3, signal: new AbortController().signal, redact: (t) => t,
+      targets: [lane(target, ledger, { concurrency: 3 })],
+      dryRun: false, force: false, retryFailed: false, checksum: false,
+      jobs: 2, signal: new AbortController().signal, redact: (t) => t,
       onRow: () => finished++,
     });
     await ledger.close();

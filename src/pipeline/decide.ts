@@ -1,0 +1,74 @@
+// What to do with one row on one target, as a pure function of what is known about it: the
+// ledger's lines for (target, user), how the source compares with them, what the target reports,
+// the new avatar once made, and the flags. run() gathers these facts lazily (the cheapest first:
+// a nightly run of unchanged rows reads no image) and asks again each time it learns more; `need`
+// says which fact is missing. The whole table is in test/pipeline/decide.test.ts.
+//
+// HOW TO ADD A CASE: a field in RowFacts if the case needs a new fact (filled in by run.ts's
+// `factsOf`), one branch below at the place in the order where it applies, returning `protect`
+// or `skip` with a new stable reason (or a new action, handled once in run.ts), and one row in the
+// table test. The order of the branches is the policy: read it top to bottom.
+import type { RowLineError } from '../ledger/lines.js';
+
+/** How the row's source compares with a ledger line. `unknown`: size or mtime differ but the line
+ * has a content hash, so hashing the source (a read) would tell. */
+export type SourceMatch = 'same' | 'different' | 'unknown';
+
+export interface RowFacts {
+  readonly force: boolean;
+  readonly retryFailed: boolean;
+  readonly overwriteUserChanges: boolean;
+  /** The target protects avatars users set themselves (`features.guardsUserChanges`). */
+  readonly guardsUserChanges: boolean;
+  /** The latest outcome for (target, user), unless it was a duplicate row of another user. */
+  readonly latest?: { readonly status: 'ok' | 'skipped' | 'failed'; readonly error?: RowLineError; readonly heals: boolean };
+  /** The source against `latest` (same source, same settings, same bytes?). */
+  readonly latestSource?: SourceMatch;
+  /** The last line that says what the target holds from the tool (`remote`, `outputSha256`). */
+  readonly held?: { readonly remote: string; readonly outputSha256: string };
+  /** The source against `held`. */
+  readonly heldSource?: SourceMatch;
+  /** What the target reports now; undefined until resolved. */
+  readonly account?: { readonly current?: string };
+  /** sha256 of the avatar this run made for the row; undefined until made. */
+  readonly outputSha256?: string;
+}
+
+export type Decision =
+  /** It failed last time for a reason that does not heal, and its input has not changed. */
+  | { readonly action: 'carry-failure'; readonly error: RowLineError }
+  /** Leave the target alone for a protective reason (a skipped line with that reason). */
+  | { readonly action: 'protect'; readonly reason: 'changed_by_user' }
+  /** The target still holds what the tool made from this very source: nothing to do. */
+  | { readonly action: 'skip' }
+  /** Make the avatar (if not made yet) and set it. */
+  | { readonly action: 'write' }
+  /** Decide again once this fact is known. */
+  | { readonly action: 'need'; readonly fact: 'account' | 'content' | 'output' };
+
+export function decide(facts: RowFacts): Decision {
+  const { force, retryFailed, latest, held, account } = facts;
+
+  // A failure that does not heal (a corrupt image, an invalid id) is not retried every night:
+  // only when its input changes, or with --force / --retry-failed.
+  if (!force && !retryFailed && latest?.status === 'failed' && latest.error && !latest.heals) {
+    if (facts.latestSource === 'same') return { action: 'carry-failure', error: latest.error };
+    if (facts.latestSource === 'unknown') return { action: 'need', fact: 'content' };
+  }
+
+  if (!account) return { action: 'need', fact: 'account' };
+  const stillOurs = held !== undefined && account.current === held.remote;
+
+  // The user set another avatar after the tool's: theirs wins unless the operator says otherwise.
+  if (facts.guardsUserChanges && held && !stillOurs && !facts.overwriteUserChanges) return { action: 'protect', reason: 'changed_by_user' };
+
+  // Still what the tool left: skip if the source is the same (cheap checks first), or if the new
+  // avatar comes out byte for byte what is there.
+  if (!force && stillOurs) {
+    if (facts.heldSource === 'same') return { action: 'skip' };
+    if (facts.heldSource === 'unknown') return { action: 'need', fact: 'content' };
+    if (facts.outputSha256 === undefined) return { action: 'need', fact: 'output' };
+    if (facts.outputSha256 === held.outputSha256) return { action: 'skip' };
+  }
+  return { action: 'write' };
+}

@@ -1,0 +1,52 @@
+// Every case of "what happens to this row on this target", as data: the facts known, and what
+// decide() answers. A `need` answer means run() must find that fact out and ask again; the rows
+// that end in `need` show the order in which facts are looked for (cheapest first).
+import { decide } from '../../src/pipeline/decide.js';
+import type { Decision, RowFacts } from '../../src/pipeline/decide.js';
+
+const flags = { force: false, retryFailed: false, overwriteUserChanges: false, guardsUserChanges: true };
+const corrupt = { code: 'unsupported_image', message: 'not an image' };
+const gone = { code: 'file_not_found', message: 'no such file' };
+const failedCorrupt = { latest: { status: 'failed' as const, error: corrupt, heals: false } };
+const failedGone = { latest: { status: 'failed' as const, error: gone, heals: true } };
+const held = { held: { remote: 'mxc://ours', outputSha256: 'aaa' }, latest: { status: 'ok' as const, heals: true } };
+const ours = { account: { current: 'mxc://ours' } };
+const theirs = { account: { current: 'mxc://chosen-by-user' } };
+const none = { account: {} };
+
+const cases: [string, Partial<RowFacts>, Decision][] = [
+  // Never seen before.
+  ['new user: look the user up first', {}, { action: 'need', fact: 'account' }],
+  ['new user with nothing set: write', { ...none }, { action: 'write' }],
+  ['new user with an avatar of their own: write (first contact is issue 10)', { account: { current: 'mxc://theirs' } }, { action: 'write' }],
+
+  // Failed last time for a reason that does not heal.
+  ['failed (corrupt), source the same: carry the failure without asking the target', { ...failedCorrupt, latestSource: 'same' }, { action: 'carry-failure', error: corrupt }],
+  ['failed (corrupt), size/mtime differ, hash known: hash the source', { ...failedCorrupt, latestSource: 'unknown' }, { action: 'need', fact: 'content' }],
+  ['failed (corrupt), source changed: try again', { ...failedCorrupt, latestSource: 'different', ...none }, { action: 'write' }],
+  ['failed (corrupt), --retry-failed: try again', { ...failedCorrupt, latestSource: 'same', retryFailed: true, ...none }, { action: 'write' }],
+  ['failed (corrupt), --force: try again', { ...failedCorrupt, latestSource: 'same', force: true, ...none }, { action: 'write' }],
+  ['failed (file not found, heals): try again every run', { ...failedGone, latestSource: 'same', ...none }, { action: 'write' }],
+
+  // The tool set the avatar before.
+  ['done: look the user up', { ...held, heldSource: 'same' }, { action: 'need', fact: 'account' }],
+  ['done, still ours, same source: skip', { ...held, heldSource: 'same', ...ours }, { action: 'skip' }],
+  ['done, still ours, size/mtime differ, hash known: hash the source', { ...held, heldSource: 'unknown', ...ours }, { action: 'need', fact: 'content' }],
+  ['done, still ours, source changed: make the avatar to compare', { ...held, heldSource: 'different', ...ours }, { action: 'need', fact: 'output' }],
+  ['done, still ours, new avatar byte-identical: skip', { ...held, heldSource: 'different', ...ours, outputSha256: 'aaa' }, { action: 'skip' }],
+  ['done, still ours, new avatar differs: write', { ...held, heldSource: 'different', ...ours, outputSha256: 'bbb' }, { action: 'write' }],
+  ['done, still ours, --force: write', { ...held, heldSource: 'same', ...ours, force: true }, { action: 'write' }],
+
+  // The user changed it since.
+  ['changed by the user: protect', { ...held, heldSource: 'same', ...theirs }, { action: 'protect', reason: 'changed_by_user' }],
+  ['removed by the user: protect', { ...held, heldSource: 'same', ...none }, { action: 'protect', reason: 'changed_by_user' }],
+  ['changed by the user, --force alone: still protected', { ...held, heldSource: 'same', ...theirs, force: true }, { action: 'protect', reason: 'changed_by_user' }],
+  ['changed by the user, --overwrite-user-changes: write', { ...held, heldSource: 'same', ...theirs, overwriteUserChanges: true }, { action: 'write' }],
+  ['changed on a target that does not guard (dir): write', { ...held, heldSource: 'same', ...theirs, guardsUserChanges: false }, { action: 'write' }],
+];
+
+describe('decide(): one row on one target', () => {
+  test.each(cases)('%s', (_name, facts, expected) => {
+    expect(decide({ ...flags, ...facts })).toEqual(expected);
+  });
+});
