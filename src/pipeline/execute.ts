@@ -72,11 +72,14 @@ export async function execute(plan: Plan, io: ExecuteIo): Promise<ExitCode> {
       } catch (error) {
         if (!(error instanceof FatalError)) throw error;
         fatal.set(planned, { code: error.code, message: log.redact(error.message) });
-        log.warn(`${planned.target.id}: ${log.redact(error.message)}`);
+        // As a single-target run always said it; with several, naming the target that stopped.
+        io.stderr.write(`avatar-import: aborted: ${plan.targets.length > 1 ? `${planned.target.id}: ` : ''}${log.redact(error.message)}\n`);
       }
     }));
     // Config order, whatever order the targets opened in.
     lanes.sort((a, b) => plan.targets.indexOf(a.planned) - plan.targets.indexOf(b.planned));
+    // No target could open: nothing was done, there is nothing to summarise.
+    if (lanes.length === 0) return EXIT.fatal;
 
     for (const { planned } of lanes) {
       log.info(`${dryRun ? 'dry run: ' : ''}${plan.csvPath ?? 'stdin'} → ${planned.target.id} (id: ${planned.userFrom}, image: ${plan.imageColumn}; ledger: ${planned.ledgerPath ?? 'none'})`);
