@@ -67,7 +67,7 @@ export const performanceArea = area('performance', 'Performance', {
     unit: 'seconds',
     min: 1,
     max: 3600,
-    doc: 'seconds a request to the target may wait for its answer at most; within that, the timeout follows the latency the server has shown.',
+    doc: 'the longest a request to a remote target waits for its answer. Within it the timeout follows what the server has shown (three times its usual worst, at least 2 s), so one hung request costs seconds, not the whole run. A write that times out is read back before anything is re-sent.',
     help: 'seconds a request to the target may wait for its answer at most; within that, the timeout follows the latency the server has shown',
     defaultDoc: '90',
     perTarget: true,

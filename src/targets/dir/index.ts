@@ -6,7 +6,7 @@ export const dirTarget = defineTarget({
   name: 'dir',
   describe: 'write <out>/<user>.jpg files (no server needed)',
   options: {
-    out: text({ arg: 'DIR', path: true, doc: '**dir**: folder for `<user>.jpg`, created if missing.', help: 'folder for the avatars (created if missing)' }),
+    out: text({ arg: 'DIR', path: true, doc: 'folder for `<user>.jpg`, created if missing.', help: 'folder for the avatars (created if missing)' }),
   },
   // Local disk: the work is in decoding, so a few writes in flight are plenty.
   defaultConcurrency: 4,
