@@ -9,7 +9,7 @@ import type { TargetFactory } from '../targets/target.js';
 import type { ConfigFile, RawValue, TargetEntry } from './config-file.js';
 import { parseValues } from './declare.js';
 import type { OptionTable, Values, Where } from './declare.js';
-import { areas } from './schema.js';
+import { areas, targetOptions } from './schema.js';
 import type { AreaId, AreaValues } from './schema.js';
 
 export interface TargetSettings {
@@ -25,6 +25,9 @@ export interface TargetSettings {
 export interface Settings extends AreaValues {
   readonly targets: readonly TargetSettings[];
   readonly configFile?: string;
+  /** Targets' options given (flag or top-level key) that no target of this run takes, with the
+   * targets that would: worth a warning, since a typo'd --target would otherwise pass unnoticed. */
+  readonly unused: readonly { readonly name: string; readonly takenBy: readonly string[] }[];
 }
 
 /** Values given on the command line, by option name (only those given). */
@@ -47,7 +50,11 @@ export function resolveSettings(flags: Flags, file?: ConfigFile): Settings {
       ...(entry ? { origin: entry.origin } : {}),
     };
   });
-  return { ...topValues, targets: targetSettings, ...(file ? { configFile: file.path } : {}) };
+  const given = new Set([...flags.keys(), ...(file?.values.keys() ?? [])]);
+  const unused = [...targetOptions()]
+    .filter(([name, { factories }]) => given.has(name) && !chosen.some(({ factory }) => factories.includes(factory)))
+    .map(([name, { factories }]) => ({ name, takenBy: factories.map((f) => f.name) }));
+  return { ...topValues, targets: targetSettings, unused, ...(file ? { configFile: file.path } : {}) };
 }
 
 function areaValues(raw: (name: string) => RawValue | undefined): AreaValues {

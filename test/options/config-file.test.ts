@@ -117,6 +117,11 @@ describe('precedence: flags, then the target entry, then the top level, then def
     expect(() => resolveSettings(new Map([['target', 'dir,ftp']]), file)).toThrow(/--target expects one or more of dir, matrix, authgear, zulip, got "ftp"/);
   });
 
+  test('a target option for a target the run does not use is reported, to be warned about', () => {
+    expect(resolveSettings(new Map([['homeserver', 'https://hs'], ['out', '/srv']])).unused).toEqual([{ name: 'homeserver', takenBy: ['matrix'] }]);
+    expect(resolveSettings(new Map([['quality', '90']]), file).unused).toEqual([]);
+  });
+
   test('--print-config prints a config file that gives the same settings', () => {
     const printed = printConfig(resolveSettings(new Map([['quality', '90']]), file));
     expect(printed).toMatch(/^# avatar-import effective settings/);

@@ -20,6 +20,7 @@ export async function importCommand(args: readonly string[], session: Session): 
   }
   const log = createLogger({ quiet: settings.output.quiet, verbose: settings.output.verbose });
   session.log = log;
+  for (const { name, takenBy } of settings.unused) log.warn(`--${name} is an option of --target ${takenBy.join(' or ')}, which this run does not send to: ignored`);
   const ready = await plan(settings, { env: process.env, log, stdin: process.stdin });
   return execute(ready, { log, stdout: process.stdout, stderr: process.stderr });
 }
