@@ -127,3 +127,41 @@ describe('several targets in one run', () => {
     expect(authgear!.server.requests).toHaveLength(0);
   });
 });
+
+describe('ledgers per target', () => {
+  test('targets sharing a ledger file share it (one run line naming both); a target given its own file writes only there', async () => {
+    const dir = await tempDir('avatar-import-ledgers-');
+    await writePeople(dir, NAMES.slice(0, 3).map((name, i) => ({ id: name, image: `photos/${name}.jpg`, seed: i + 1 })));
+    const config = join(dir, 'job.yaml');
+    await writeFile(config, [
+      'csv: people.csv',
+      'progress: "off"',
+      'targets:',
+      '  - type: dir',
+      '    out: intranet',
+      '  - type: dir',
+      '    out: badges',
+      '    size: 128',
+      '  - type: dir',
+      '    out: archive',
+      '    ledger: archive.ledger.jsonl',
+      '',
+    ].join('\n'));
+
+    const result = await runCli(['--config', config]);
+
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('images read: 3 (');
+    const shared = await readLedger(join(dir, 'people.ledger.jsonl'));
+    const own = await readLedger(join(dir, 'archive.ledger.jsonl'));
+    const runLines = shared.filter((l) => l.type === 'run');
+    expect(runLines).toHaveLength(1);
+    expect((runLines[0]!['options'] as { targets: { target: string }[] }).targets.map((t) => t.target)).toEqual([`dir:${join(dir, 'intranet')}`, `dir:${join(dir, 'badges')}`]);
+    expect(byTarget(lastRun(shared), 'dir:').map((l) => [String(l['target']).slice(dir.length + 5), l.status, l['edge']]).sort()).toEqual([
+      ['badges', 'ok', 128], ['badges', 'ok', 128], ['badges', 'ok', 128],
+      ['intranet', 'ok', 300], ['intranet', 'ok', 300], ['intranet', 'ok', 300],
+    ]);
+    expect(lastRun(own).map((l) => [l['target'], l.status])).toEqual(Array(3).fill([`dir:${join(dir, 'archive')}`, 'ok']));
+    expect(own.filter((l) => l.type === 'run')).toHaveLength(1);
+  });
+});
