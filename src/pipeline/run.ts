@@ -83,7 +83,7 @@ interface Part {
   readonly lane: Lane;
   readonly user: string;
   readonly base: RowInput;
-  facts: RowFacts;
+  readonly facts: { -readonly [K in keyof RowFacts]: RowFacts[K] };
   account?: Account;
   held?: HeldRowLine;
   latest?: RowLine;
@@ -184,11 +184,9 @@ export async function run(config: RunConfig): Promise<RunResult> {
       part.latest = found.latest?.error?.code === 'duplicate_user' ? undefined : found.latest;
       part.held = found.held;
       const { latest, held } = part;
-      part.facts = {
-        ...part.facts,
-        ...(latest ? { latest: { status: latest.status, ...(latest.error ? { error: latest.error } : {}), heals: latest.error ? heals(latest.error.code) : true } } : {}),
-        ...(held ? { held: { remote: held.remote, outputSha256: held.outputSha256 } } : {}),
-      };
+      const facts = part.facts;
+      if (latest) facts.latest = { status: latest.status, ...(latest.error ? { error: latest.error } : {}), heals: latest.error ? heals(latest.error.code) : true };
+      if (held) facts.held = held;
       for (;;) {
         const decision = decideNow(part);
         if (decision.action !== 'need' || decision.fact === 'output' || (decision.fact === 'content' && part.account)) return void (part.decision = decision);
@@ -198,14 +196,13 @@ export async function run(config: RunConfig): Promise<RunResult> {
         else await cpu(digest);
       }
     };
+    // The facts are filled in place as they are learnt (a nightly run asks this 100 000 times).
     const decideNow = (part: Part): Decision => {
-      part.facts = {
-        ...part.facts,
-        latestSource: match(part.latest, part.lane.settings),
-        heldSource: match(part.held, part.lane.settings),
-        ...(part.account ? { account: part.account } : {}),
-      };
-      return decide(part.facts);
+      const facts = part.facts;
+      facts.latestSource = match(part.latest, part.lane.settings);
+      facts.heldSource = match(part.held, part.lane.settings);
+      if (part.account) facts.account = part.account;
+      return decide(facts);
     };
     const alive = (await Promise.all(parts.map((part) => gather(part).then(() => part, (error: unknown) => settle(part.lane, part.base, error).then(() => undefined)))))
       .filter((part): part is Part => part !== undefined);
@@ -242,7 +239,7 @@ export async function run(config: RunConfig): Promise<RunResult> {
               else if (decision.action === 'need' || (decision.action === 'write' && part.facts.outputSha256 === undefined)) {
                 const avatar = await avatarFor(part.lane);
                 outputs.set(part, avatar);
-                part.facts = { ...part.facts, outputSha256: avatar.sha256 };
+                part.facts.outputSha256 = avatar.sha256;
               } else break;
             }
           } catch (error) {
