@@ -7,8 +7,12 @@
 //   - the upload checks signature → content type → exactly one file part (only parts with a
 //     filename count) named `file` → 1 B..10 MiB ("asset too large" is a 400) → duplicate;
 //   - GraphQL is parsed and validated (unknown fields, missing variables, > 5 mutation fields is a
-//     400), answers HTTP 200 with `errors[].extensions.errorName/reason`, and rolls a request's
-//     mutations back when any error appears;
+//     400, a body over 1 MiB a 413), answers HTTP 200 with `errors[].extensions.errorName/reason`,
+//     and rolls a request's mutations back when any error appears;
+//   - it executes as graphql-go v0.8.1 does: aliases, top-level query fields in an unspecified
+//     order, and null propagation: an error in a non-null field (getUsersByStandardAttribute is
+//     [User!]!) nulls the whole `data`, reports only that one error (path = its alias) and stops
+//     the fields not yet run; objects come back with their keys sorted (Go maps);
 //   - updateUser REPLACES standardAttributes: derived keys are stripped, identity-aware keys are
 //     re-populated from identities, every other omitted key is deleted, additionalProperties is
 //     false, picture must be x_picture; customAttributes are untouched when omitted and wiped by {};
@@ -22,7 +26,7 @@
 import { randomUUID } from 'node:crypto';
 import { FakeServer, type FakeRequest, type Faults, type Reply, type Route } from './harness.js';
 import { AdminKeys, generateKey, type SeenToken } from './authgear/admin-jwt.js';
-import { GraphQLEndpoint, type GraphQLRecord } from './authgear/graphql-endpoint.js';
+import { GraphQLEndpoint, type EndpointOptions, type GraphQLRecord } from './authgear/graphql-endpoint.js';
 import { ImageService, MAX_UPLOAD_BYTES, type StoredImage } from './authgear/images.js';
 import { apiError, forbidden } from './authgear/replies.js';
 import { IDENTITY_AWARE, UserDirectory, nodeId, type FakeUser, type Hook, type Identity } from './authgear/users.js';
@@ -42,7 +46,16 @@ export interface AuthgearOptions {
   readonly maxUploadBytes?: number;
   /** IMAGES_CDN_HOST: the host the picture reads back with. Default: the request's host. */
   readonly imagesCdnHost?: string;
+  /** The GraphQL body limit (1 MiB). */
+  readonly maxGraphQLBodyBytes?: number;
+  /** NOT real Authgear: refuse queries with more top-level fields (see EndpointOptions). */
+  readonly queryFieldLimit?: EndpointOptions['queryFieldLimit'];
+  /** Seeds the order top-level query fields run in (a Go map's: unspecified). */
+  readonly fieldOrderSeed?: number;
 }
+
+/** §4: a GraphQL body may be at most 1 MiB. */
+export const MAX_GRAPHQL_BODY_BYTES = 1024 * 1024;
 
 let sharedKey: { privateKeyPem: string } | undefined;
 
@@ -68,7 +81,11 @@ export class FakeAuthgear {
     this.#keys = new AdminKeys(opts);
     this.#images = new ImageService(opts);
     this.#directory = new UserDirectory({ now: opts.now, imagesCdnHost: opts.imagesCdnHost, hook: () => this.hook });
-    this.#graphql = new GraphQLEndpoint(this.#directory);
+    this.#graphql = new GraphQLEndpoint(this.#directory, {
+      maxBodyBytes: options.maxGraphQLBodyBytes ?? MAX_GRAPHQL_BODY_BYTES,
+      queryFieldLimit: options.queryFieldLimit,
+      seed: options.fieldOrderSeed,
+    });
     // RSA-2048 generation costs a few hundred ms: the fakes of one test process share a key pair
     // (each under its own key id); generateKey() makes a fresh one for "a key it does not know".
     const key = (sharedKey ??= generateKey());
@@ -124,6 +141,11 @@ export class FakeAuthgear {
   /** Every GraphQL request body, in order. */
   get graphql(): GraphQLRecord[] {
     return this.#graphql.records;
+  }
+
+  /** Every HTTP request to the GraphQL endpoint, whatever its answer: what a run costs the server. */
+  get graphqlRequests(): number {
+    return this.server.count('graphql');
   }
 
   /** The `input` of every updateUser that was executed (also those rolled back). */

@@ -9,8 +9,15 @@ export type Value =
   | { kind: 'list'; items: Value[] }
   | { kind: 'object'; fields: [string, Value][] };
 
+/** Where a node starts in the document, 1-based, as errors' `locations` report it. */
+export interface SourceLocation {
+  readonly line: number;
+  readonly column: number;
+}
+
 export interface Field {
   readonly kind: 'field';
+  readonly loc: SourceLocation;
   readonly alias?: string;
   readonly name: string;
   readonly args: [string, Value][];
@@ -32,6 +39,11 @@ export interface Operation {
 
 export function parseDocument(text: string): Operation[] {
   const tokens = tokenize(text);
+  const location = (token: Token | undefined): SourceLocation => {
+    const before = text.slice(0, token?.at ?? text.length);
+    const lineStart = before.lastIndexOf('\n') + 1;
+    return { line: before.split('\n').length, column: before.length - lineStart + 1 };
+  };
   let i = 0;
   const peek = () => tokens[i];
   const next = () => {
@@ -99,6 +111,7 @@ export function parseDocument(text: string): Operation[] {
         out.push({ kind: 'inline', ...(on ? { on } : {}), selections: selectionSet() });
         continue;
       }
+      const loc = location(peek());
       let fieldName = name();
       let alias: string | undefined;
       if (peek()?.value === ':') {
@@ -117,7 +130,7 @@ export function parseDocument(text: string): Operation[] {
         next();
       }
       const selections = peek()?.value === '{' ? selectionSet() : [];
-      out.push({ kind: 'field', ...(alias ? { alias } : {}), name: fieldName, args, selections });
+      out.push({ kind: 'field', loc, ...(alias ? { alias } : {}), name: fieldName, args, selections });
     }
     next();
     if (out.length === 0) throw new Error('Syntax Error: Expected Name, found "}"');
@@ -158,6 +171,8 @@ export function parseDocument(text: string): Operation[] {
 interface Token {
   readonly kind: 'punct' | 'name' | 'number' | 'string';
   readonly value: string;
+  /** Offset in the document. */
+  readonly at: number;
 }
 
 function tokenize(text: string): Token[] {
@@ -170,25 +185,25 @@ function tokenize(text: string): Token[] {
     } else if (c === '#') {
       while (i < text.length && text[i] !== '\n') i++;
     } else if (text.startsWith('...', i)) {
-      tokens.push({ kind: 'punct', value: '...' });
+      tokens.push({ kind: 'punct', value: '...', at: i });
       i += 3;
     } else if ('!$()[]{}:=@|'.includes(c)) {
-      tokens.push({ kind: 'punct', value: c });
+      tokens.push({ kind: 'punct', value: c, at: i });
       i++;
     } else if (/[_A-Za-z]/.test(c)) {
       const m = /^[_A-Za-z][_0-9A-Za-z]*/.exec(text.slice(i))!;
-      tokens.push({ kind: 'name', value: m[0] });
+      tokens.push({ kind: 'name', value: m[0], at: i });
       i += m[0].length;
     } else if (/[-0-9]/.test(c)) {
       const m = /^-?\d+(\.\d+)?([eE][+-]?\d+)?/.exec(text.slice(i));
       if (!m) throw new Error(`Syntax Error: Unexpected character "${c}"`);
-      tokens.push({ kind: 'number', value: m[0] });
+      tokens.push({ kind: 'number', value: m[0], at: i });
       i += m[0].length;
     } else if (c === '"') {
       if (text.startsWith('"""', i)) {
         const end = text.indexOf('"""', i + 3);
         if (end < 0) throw new Error('Syntax Error: Unterminated string.');
-        tokens.push({ kind: 'string', value: text.slice(i + 3, end) });
+        tokens.push({ kind: 'string', value: text.slice(i + 3, end), at: i });
         i = end + 3;
         continue;
       }
@@ -201,7 +216,7 @@ function tokenize(text: string): Token[] {
         } else raw += text[j++];
       }
       if (j >= text.length) throw new Error('Syntax Error: Unterminated string.');
-      tokens.push({ kind: 'string', value: JSON.parse(`"${raw}"`) as string });
+      tokens.push({ kind: 'string', value: JSON.parse(`"${raw}"`) as string, at: i });
       i = j + 1;
     } else {
       throw new Error(`Syntax Error: Cannot parse the unexpected character "${c}".`);

@@ -74,7 +74,7 @@ export class UserDirectory {
   /** GetUsersByStandardAttribute: normalised, matched against identity claims (login ID and OAuth), 0..n users. */
   getUsersByStandardAttribute(name: string, value: string): FakeUser[] {
     if (!(IDENTITY_AWARE as readonly string[]).includes(name)) {
-      throw new FieldError('attributeName must be email, phone_number or preferred_name', 'Invalid', 'GetUsersInvalidArgument');
+      throw new FieldError('attributeName must be email, phone_number or preferred_username', 'Invalid', 'GetUsersInvalidArgument');
     }
     const normalised = normalise(name as IdentityAware, value);
     if (normalised === undefined) throw new FieldError('invalid attributeValue', 'Invalid', 'GetUsersInvalidArgument');

@@ -221,4 +221,52 @@ describe('fake authgear: GraphQL', () => {
     const wrongType = await fetch(`${fake.url}/_api/admin/graphql`, { method: 'POST', headers: { authorization: `Bearer ${good()}`, 'content-type': 'text/plain' }, body: '{}' });
     expect(wrongType.status).toBe(415);
   });
+
+  test('aliased lookups answer each under its alias, keys sorted as Go writes maps', async () => {
+    fake = await FakeAuthgear.start();
+    const ana = fake.addUser({ email: 'ana@acme.example' });
+    const q = '{ u1: getUsersByStandardAttribute(attributeName: "email", attributeValue: "ana@acme.example") { id }\n'
+      + '  u0: getUsersByStandardAttribute(attributeName: "email", attributeValue: "ghost@acme.example") { id } }';
+    const res = await gql(good(), q);
+    expect(res.body).toEqual({ data: { u0: [], u1: [{ id: ana }] } });
+    expect(Object.keys(res.body.data)).toEqual(['u0', 'u1']);
+    expect(fake.count('getUsersByStandardAttribute')).toBe(2);
+  });
+
+  test('null propagation: one failing alias nulls the whole data and is the only error reported, named by its path', async () => {
+    fake = await FakeAuthgear.start();
+    fake.addUser({ email: 'ana@acme.example' });
+    const field = (alias: string, value: string) => `${alias}: getUsersByStandardAttribute(attributeName: "email", attributeValue: ${JSON.stringify(value)}) { id }`;
+    const one = await gql(good(), `{\n  ${field('u0', 'ana@acme.example')}\n  ${field('u1', 'not an email')}\n  ${field('u2', 'ana@acme.example')}\n}`);
+    expect(one.status).toBe(200);
+    expect(one.body).toEqual({
+      data: null,
+      errors: [{ message: 'invalid attributeValue', locations: [{ line: 3, column: 3 }], path: ['u1'], extensions: { errorName: 'Invalid', reason: 'GetUsersInvalidArgument' } }],
+    });
+    // Two failing aliases: graphql-go stops at the first it runs (a Go map's order), so only one
+    // of them is named; the client must send the other rows again to learn about them.
+    const two = await gql(good(), `{ ${field('a', 'bad one')} ${field('b', 'ana@acme.example')} ${field('c', 'bad two')} }`);
+    expect(two.body.data).toBeNull();
+    expect(two.body.errors).toHaveLength(1);
+    expect(['a', 'c']).toContain(two.body.errors![0].path[0]);
+  });
+
+  test('a document-level error has no path and no data; a body over 1 MiB is refused with 413', async () => {
+    fake = await FakeAuthgear.start();
+    const res = await gql(good(), '{ u0: getUsersByStandardAttribute(attributeName: "email") { id } }');
+    expect(res.body).toEqual({ data: null, errors: [{ message: 'Field "getUsersByStandardAttribute" argument "attributeValue" is required but not provided.', locations: [{ line: 1, column: 3 }] }] });
+    const big = await gql(good(), '{ __typename }', { padding: 'x'.repeat(1024 * 1024) });
+    expect(big.status).toBe(413);
+  });
+
+  test.each(['bad-request', 'graphql-error'] as const)('a server that limits query fields (as %s) refuses the whole document', async (as) => {
+    fake = await FakeAuthgear.start({ queryFieldLimit: { max: 2, as } });
+    const fields = (n: number) => `{ ${Array.from({ length: n }, (_, i) => `u${i}: getUsersByStandardAttribute(attributeName: "email", attributeValue: "a@b.example") { id }`).join(' ')} }`;
+    expect((await gql(good(), fields(2))).body).toEqual({ data: { u0: [], u1: [] } });
+    const refused = await gql(good(), fields(3));
+    const message = 'too many query fields in one request: got 3, limit is 2';
+    if (as === 'bad-request') expect(refused).toEqual({ status: 400, body: { error: expect.objectContaining({ name: 'BadRequest', message }) } });
+    else expect(refused).toEqual({ status: 200, body: { data: null, errors: [{ message, locations: [] }] } });
+    expect(fake.graphqlRequests).toBe(2);
+  });
 });
