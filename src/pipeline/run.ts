@@ -190,7 +190,12 @@ export async function run(config: RunConfig): Promise<RunResult> {
       for (;;) {
         const decision = decideNow(part);
         if (decision.action !== 'need' || decision.fact === 'output' || (decision.fact === 'content' && part.account)) return void (part.decision = decision);
-        if (decision.fact === 'account') part.account = await lane.net(() => lane.target.resolve(part.user, held));
+        if (decision.fact === 'account') {
+          // A target that batches lookups gets every row of the window at once (its pacer still
+          // bounds the requests); the others, one per --concurrency slot.
+          const lookup = () => lane.target.resolve(part.user, held);
+          part.account = await (lane.target.features.batchesLookups ? lookup() : lane.net(lookup));
+        }
         // Only a failed row's carry-over check hashes here (rarely): inside a --jobs slot, so only
         // that many sources are read at once.
         else await cpu(digest);

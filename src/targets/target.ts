@@ -72,6 +72,10 @@ export interface TargetFeatures<State = unknown> {
   /** `resolve` answers from users listed in bulk (Synapse's list-accounts pages, Zulip's one
    * GET /users at open), so a run of unchanged users costs a few requests, not one per row. */
   readonly bulkDiscovery: boolean;
+  /** `resolve` gathers the calls made at the same time into shared requests (Authgear's aliased
+   * lookups), so the pipeline lets every row of its window call it at once instead of queueing
+   * rows for a --concurrency slot first; the target's pacer still bounds its requests. */
+  readonly batchesLookups?: boolean;
   /** Users are case-insensitive on this target (Zulip and Authgear emails): the form two rows are
    * compared in to find duplicates. Absent: users compare exactly as written. */
   canonical?(user: string): string;

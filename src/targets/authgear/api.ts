@@ -10,27 +10,16 @@ import type { Endpoint } from '../../net/endpoint.js';
 import { classifyResponse, classifyTransport, maskedForMessages, type ErrorPolicy } from '../../net/errors.js';
 import type { HttpClient, HttpRequest, HttpResponse } from '../../net/http.js';
 import type { Pacer } from '../../net/pacer.js';
-import type { StandardAttributes } from './attributes.js';
-import { graphqlErrors, graphqlRowError, keyRefused, uploadUrlSpent } from './errors.js';
+import { apiError, graphqlErrors, graphqlRowError, keyRefused, uploadUrlSpent } from './errors.js';
+import { batchRequest, readBatchAnswer, type BatchAnswer } from './lookup-batch.js';
 import type { MatchBy } from './options.js';
 import type { AdminToken } from './token.js';
+import { USER_FIELDS, toUser, type AuthgearUser } from './user.js';
+
+export { inactive, type AuthgearUser } from './user.js';
 
 export const GRAPHQL_PATH = '/_api/admin/graphql';
 export const PRESIGN_PATH = '/_api/admin/images/upload';
-
-/** One user as the importer reads it. */
-export interface AuthgearUser {
-  /** The node ID (base64url of `User:<uuid>`). */
-  readonly id: string;
-  readonly isDisabled: boolean;
-  readonly isDeactivated: boolean;
-  readonly isAnonymized: boolean;
-  readonly updatedAt: string;
-  /** As read: derived keys included, picture in its https form. */
-  readonly standardAttributes: StandardAttributes;
-}
-
-const USER_FIELDS = 'id isDisabled isDeactivated isAnonymized updatedAt standardAttributes';
 
 const FIND = `query AvatarImportFindUsers($name: String!, $value: String!) {
   users: getUsersByStandardAttribute(attributeName: $name, attributeValue: $value) { ${USER_FIELDS} }
@@ -71,6 +60,22 @@ export class AuthgearApi {
     const data = await this.#graphql(what, FIND, { name, value }, { mutation: false });
     if (!Array.isArray(data.users)) throw new RowError('target_error', `${what}: the answer has no users list`);
     return data.users.map((u) => toUser(u, what));
+  }
+
+  /** Several lookups in one request (lookup-batch.ts): each value's users or error, or the
+   * server's refusal of the document. Transport and HTTP failures are the whole batch's. */
+  async findUsersBatch(name: MatchBy, values: readonly string[]): Promise<BatchAnswer> {
+    const what = `look up ${values.length} users by ${name}`;
+    const { query, variables } = batchRequest(name, values);
+    // 400 and 413 answer the document (too many fields, too big), not one of the lookups.
+    const res = await this.#post(what, query, variables, { mutation: false, expect: [400, 413] });
+    if (res.status === 400 || res.status === 413) {
+      const { name: errorName, reason, message } = apiError(res);
+      return { refused: this.deps.log.redact(`HTTP ${res.status}${errorName ? ` ${errorName}/${reason ?? errorName}: ${message ?? ''}` : ''}`) };
+    }
+    const answer = readBatchAnswer(res.json(), values, (value) => `look up ${name} ${value}`);
+    if ('outcomes' in answer) for (const outcome of answer.outcomes) if ('error' in outcome) this.#redacted(outcome.error);
+    return answer;
   }
 
   /** The user by node ID; undefined when it no longer exists. */
@@ -164,12 +169,32 @@ export class AuthgearApi {
     variables: Record<string, unknown>,
     options: { mutation: boolean; idempotent?: boolean },
   ): Promise<Record<string, unknown>> {
+    const body = (await this.#post(what, query, variables, options)).json();
+    const errors = graphqlErrors(body);
+    if (errors.length > 0) {
+      const error = graphqlRowError(what, errors[0]!);
+      if (errors.length > 1) error.message += ` (and ${errors.length - 1} more error${errors.length > 2 ? 's' : ''})`;
+      throw this.#redacted(error);
+    }
+    const data = (body as { data?: unknown }).data;
+    if (typeof data !== 'object' || data === null) throw new RowError('target_error', `${what}: the answer has no data`);
+    return data as Record<string, unknown>;
+  }
+
+  /** POST a GraphQL document; a 403 gets one re-minted token. The answer is a GraphQL answer
+   * (`data` or `errors`), or one of the `expect`ed statuses. */
+  async #post(
+    what: string,
+    query: string,
+    variables: Record<string, unknown>,
+    options: { mutation: boolean; idempotent?: boolean; expect?: number[] },
+  ): Promise<HttpResponse> {
     const { admin, token, pacer } = this.deps;
     const request: HttpRequest = {
       method: 'POST',
       path: GRAPHQL_PATH,
       json: { query, variables },
-      expect: [403],
+      expect: [403, ...(options.expect ?? [])],
       // Queries are reads sent as POST. A mutation's outcome after a lost answer is for the
       // caller to find out (read back), unless it says re-sending is harmless.
       idempotent: options.mutation ? (options.idempotent ?? false) : true,
@@ -188,19 +213,12 @@ export class AuthgearApi {
         throw fatal;
       }
     }
+    if (options.expect?.includes(res.status)) return res;
     const body = res.json();
     if (typeof body !== 'object' || body === null || !('data' in body || 'errors' in body)) {
       throw new RowError('target_error', `${what}: HTTP ${res.status} but not a GraphQL answer`);
     }
-    const errors = graphqlErrors(body);
-    if (errors.length > 0) {
-      const error = graphqlRowError(what, errors[0]!);
-      if (errors.length > 1) error.message += ` (and ${errors.length - 1} more error${errors.length > 2 ? 's' : ''})`;
-      throw this.#redacted(error);
-    }
-    const data = (body as { data?: unknown }).data;
-    if (typeof data !== 'object' || data === null) throw new RowError('target_error', `${what}: the answer has no data`);
-    return data as Record<string, unknown>;
+    return res;
   }
 }
 
@@ -213,28 +231,4 @@ export function multipart(boundary: string, jpeg: Buffer, filename: string): Buf
     `Content-Disposition: form-data; name="file"; filename="${filename.replace(/["\r\n\\]/g, '_')}"\r\n` +
     'Content-Type: image/jpeg\r\n\r\n';
   return Buffer.concat([Buffer.from(head), jpeg, Buffer.from(`\r\n--${boundary}--\r\n`)]);
-}
-
-function toUser(value: unknown, what: string): AuthgearUser {
-  const u = (typeof value === 'object' && value !== null ? value : {}) as Record<string, unknown>;
-  const attrs = u.standardAttributes;
-  if (typeof u.id !== 'string' || typeof attrs !== 'object' || attrs === null || Array.isArray(attrs)) {
-    throw new RowError('target_error', `${what}: the answer has a user without id or standardAttributes`);
-  }
-  return {
-    id: u.id,
-    isDisabled: u.isDisabled === true,
-    isDeactivated: u.isDeactivated === true,
-    isAnonymized: u.isAnonymized === true,
-    updatedAt: typeof u.updatedAt === 'string' ? u.updatedAt : '',
-    standardAttributes: attrs as StandardAttributes,
-  };
-}
-
-/** Why a user is left untouched, or undefined when they are active. */
-export function inactive(user: AuthgearUser): string | undefined {
-  if (user.isAnonymized) return 'anonymized';
-  if (user.isDeactivated) return 'deactivated';
-  if (user.isDisabled) return 'disabled';
-  return undefined;
 }

@@ -86,6 +86,8 @@ export interface GraphQLError {
   readonly errorName?: string;
   readonly reason?: string;
   readonly info?: unknown;
+  /** The response path of a field error (`["u3"]` names alias u3); absent for document errors. */
+  readonly path?: readonly (string | number)[];
 }
 
 /** The `errors` of a GraphQL answer (an HTTP 200 is not a success until this is empty). */
@@ -100,6 +102,7 @@ export function graphqlErrors(body: unknown): GraphQLError[] {
       ...(typeof ext.errorName === 'string' ? { errorName: ext.errorName } : {}),
       ...(typeof ext.reason === 'string' ? { reason: ext.reason } : {}),
       ...(ext.info !== undefined ? { info: ext.info } : {}),
+      ...(Array.isArray(entry.path) ? { path: entry.path as (string | number)[] } : {}),
     };
   });
 }

@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
 import type { CryptoKey } from 'jose';
 import { UsageError } from '../../errors.js';
-import { choice, fail, text } from '../../options/declare.js';
+import { choice, fail, integer, text } from '../../options/declare.js';
 import type { Values } from '../../options/declare.js';
 import { baseUrl, required } from '../checks.js';
 import type { TargetContext } from '../target.js';
@@ -25,6 +25,8 @@ export interface AuthgearConfig {
   readonly runId: string;
   /** --overwrite-user-changes: a picture changed between lookup and write is replaced anyway. */
   readonly overwriteUserChanges: boolean;
+  /** --lookup-batch-size: users looked up per request (1: one request per user). */
+  readonly lookupBatchSize: number;
   readonly concurrency: number;
   readonly retries: number;
   readonly maxRate?: number;
@@ -35,6 +37,12 @@ export interface AuthgearConfig {
 /** Low on purpose: every row is five requests, each updateUser fires the blocking
  * user.profile.pre_update hook and two webhooks, and the platform's limits are undocumented. */
 export const DEFAULT_CONCURRENCY = 2;
+/** Chosen by measurement (scripts/bench-nightly.ts, README): below the pipeline's window of 64
+ * rows in flight, so batches fill, and far under the 1 MiB body limit. */
+export const DEFAULT_LOOKUP_BATCH_SIZE = 50;
+/** The server resolves every alias in turn; beyond this a batch is slow to answer, and the
+ * pipeline's window would never fill it anyway. 500 of the longest values stay under 1 MiB. */
+export const MAX_LOOKUP_BATCH_SIZE = 500;
 
 export const authgearOptions = {
   endpoint: text({
@@ -76,6 +84,14 @@ export const authgearOptions = {
     doc: "what the CSV's user column holds: `email`, `phone_number` (E.164, `+34600000001`) or `preferred_username`",
     help: "the standard attribute the CSV's user column holds",
   }),
+  'lookup-batch-size': integer({
+    min: 1,
+    max: MAX_LOOKUP_BATCH_SIZE,
+    arg: 'N',
+    default: DEFAULT_LOOKUP_BATCH_SIZE,
+    doc: 'users looked up per GraphQL request (see **Lookups in batches**); `1` sends one lookup per request',
+    help: 'users looked up per GraphQL request; 1 sends one lookup per request',
+  }),
 };
 
 export async function readConfig(options: Values<typeof authgearOptions>, context: TargetContext): Promise<AuthgearConfig> {
@@ -92,6 +108,7 @@ export async function readConfig(options: Values<typeof authgearOptions>, contex
     matchBy: options.matchBy,
     runId: context.runId,
     overwriteUserChanges: context.overwriteUserChanges,
+    lookupBatchSize: options.lookupBatchSize,
     ...context.pacing,
   };
 }

@@ -14,11 +14,19 @@ import { UploadOnce } from '../upload-once.js';
 import { AuthgearApi, GRAPHQL_PATH, inactive, type AuthgearUser } from './api.js';
 import { describeDifferences, isPictureOf, otherDifferences, pictureOf, withPicture, type StandardAttributes } from './attributes.js';
 import { authgearPolicy } from './errors.js';
+import { BATCH_BASE_BYTES, batchItemBytes } from './lookup-batch.js';
+import { LookupBatcher } from './lookup-batcher.js';
+import { lookupValueProblem } from './lookup-values.js';
 import type { AuthgearConfig } from './options.js';
 import { AdminToken } from './token.js';
 
 /** `MaxContentLength` of Authgear's images service: 10 MiB (§2.2). */
 export const MAX_UPLOAD_BYTES = 10 * 1024 * 1024;
+/** The Admin API reads at most 1 MiB of a GraphQL body (§4); a batch stays 8 KiB under it. */
+export const MAX_LOOKUP_BODY_BYTES = 1024 * 1024 - 8 * 1024;
+/** How long a lookup waits for others to share its request when no batch is in flight: long
+ * enough for the rows behind it to arrive, short against one round trip. */
+export const LOOKUP_WAIT_MS = 5;
 
 /** What tests may change; the CLI uses the defaults. */
 export interface AuthgearDeps extends PacingDeps {
@@ -26,6 +34,8 @@ export interface AuthgearDeps extends PacingDeps {
   /** Wall clock for the JWT's iat/exp, epoch ms. */
   readonly now?: () => number;
   readonly tokenLifetimeMs?: number;
+  /** See LOOKUP_WAIT_MS. */
+  readonly lookupWaitMs?: number;
 }
 
 /** Carried from resolve to apply. */
@@ -38,6 +48,7 @@ export interface State {
 interface Session {
   readonly api: AuthgearApi;
   readonly pacer: Pacer;
+  readonly lookups: LookupBatcher;
 }
 
 export class AuthgearTarget implements Target<State> {
@@ -54,6 +65,9 @@ export class AuthgearTarget implements Target<State> {
     this.features = {
       guardsUserChanges: true,
       bulkDiscovery: false,
+      // Lookups of the rows in flight share requests (lookup-batcher.ts): a nightly run of
+      // unchanged users costs one request per --lookup-batch-size users.
+      batchesLookups: config.lookupBatchSize > 1,
       backupPrevious: false,
       // Authgear normalises emails and usernames case-insensitively: Ana@ and ana@ are one user.
       canonical: config.matchBy === 'phone_number' ? (user) => user.trim() : (user) => user.trim().toLowerCase(),
@@ -97,14 +111,29 @@ export class AuthgearTarget implements Target<State> {
       }
       throw error;
     }
-    this.#session = { api, pacer };
+    const { matchBy } = config;
+    const lookups = new LookupBatcher({
+      size: config.lookupBatchSize,
+      waitMs: deps.lookupWaitMs ?? LOOKUP_WAIT_MS,
+      maxBodyBytes: MAX_LOOKUP_BODY_BYTES,
+      bodyBytes: { base: BATCH_BASE_BYTES, item: batchItemBytes },
+      single: (value) => api.findUsers(matchBy, value),
+      batch: (values) => api.findUsersBatch(matchBy, values),
+      what: (value) => `look up ${matchBy} ${value}`,
+      onRefused: (why) =>
+        deps.log.warn(`authgear: ${config.endpoint} refused a batched lookup (${why}); looking users up one at a time for the rest of this run (--lookup-batch-size 1 does so from the start)`),
+    });
+    this.#session = { api, pacer, lookups };
     return { maxBytes: MAX_UPLOAD_BYTES };
   }
 
   async resolve(user: string, _prior: Prior | undefined): Promise<Account<State>> {
-    const { api } = this.#open();
+    const { lookups } = this.#open();
     const { matchBy } = this.config;
-    const users = await api.findUsers(matchBy, user);
+    // Caught here rather than by the server: in a batch, one refused value costs a re-send.
+    const problem = lookupValueProblem(matchBy, user);
+    if (problem) throw new RowError('invalid_user_id', `look up ${matchBy} ${user}: Authgear cannot use this value for the lookup: ${problem}; not sent`);
+    const users = await lookups.find(user);
     if (users.length === 0) throw new RowError('user_not_found', `no Authgear user has ${matchBy} ${user}`);
     if (users.length > 1) {
       throw new RowError('ambiguous_user', `${users.length} Authgear users have ${matchBy} ${user} (${users.map((u) => u.id).join(', ')}); none was changed`);
@@ -152,6 +181,7 @@ export class AuthgearTarget implements Target<State> {
   }
 
   async close(): Promise<void> {
+    this.#session?.lookups.close(new Error('the authgear target is closed'));
     this.#session?.pacer.stop(new Error('the authgear target is closed'));
     this.#session = undefined;
   }

@@ -95,7 +95,7 @@ describe('authgearTarget factory', () => {
   });
 
   test('offers exactly its own flags', () => {
-    expect(Object.keys(authgearTarget.options)).toEqual(['endpoint', 'project-id', 'admin-key-file', 'key-id', 'match-by']);
+    expect(Object.keys(authgearTarget.options)).toEqual(['endpoint', 'project-id', 'admin-key-file', 'key-id', 'match-by', 'lookup-batch-size']);
   });
 
   test.each([

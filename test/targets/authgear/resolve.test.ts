@@ -28,7 +28,8 @@ describe('authgear target: resolve()', () => {
     expect(ambiguous).toMatch(/^2 Authgear users have email bo@acme\.example \(\S+, \S+\); none was changed$/);
     await expect(s.target.resolve('cy@acme.example', undefined)).rejects.toThrow('is disabled; left untouched');
     await expect(s.target.resolve('ed@acme.example', undefined)).rejects.toThrow('is anonymized; left untouched');
-    expect(s.authgear.count('getUsersByStandardAttribute')).toBe(rows.length + 3);
+    // 'not an email' is refused before it is sent: a bad value in a batch would cost a re-send.
+    expect(s.authgear.count('getUsersByStandardAttribute')).toBe(rows.length - 1 + 3);
     expect(s.authgear.count('updateUser')).toBe(0);
   });
 
