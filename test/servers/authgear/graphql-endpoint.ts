@@ -87,12 +87,13 @@ export class GraphQLEndpoint {
     }
 
     // The whole request is one transaction: any error rolls every mutation back (doRollback).
-    const rollback = operation.type === 'mutation' ? this.directory.snapshot() : undefined;
+    const transaction = operation.type === 'mutation' ? this.directory.begin() : undefined;
     const result = execute(operation, variables, (field, args) => this.#resolveTop(operation.type, field, args, host), {
       queryOrder: (count) => this.#shuffled(count),
       onField: (field) => record.fields.push(field.name),
     });
-    if (result.errors && rollback) rollback();
+    if (result.errors) transaction?.rollback();
+    else transaction?.commit();
     return json(200, result);
   }
 

@@ -58,12 +58,25 @@ export class UserDirectory {
   readonly users = new Map<string, FakeUser>();
   /** The `input` of every updateUser that was executed (also those rolled back). */
   readonly updates: Record<string, unknown>[] = [];
+  /** The identities table's claim index: `email\0ana@acme.example` → user uuids (ListByClaim). */
+  readonly #byClaim = new Map<string, Set<string>>();
+  /** Users as they were before the running request changed them, for its rollback. */
+  #journal: Map<string, FakeUser> | undefined;
 
   constructor(private readonly options: DirectoryOptions) {}
 
   add(user: FakeUser): void {
     populateIdentityAware(user.standard, user.identities);
     this.users.set(user.uuid, user);
+    for (const identity of user.identities) {
+      for (const key of IDENTITY_AWARE) {
+        const claim = identity[key];
+        const normalised = claim === undefined ? undefined : normalise(key, claim);
+        if (normalised === undefined) continue;
+        const index = `${key}\0${normalised}`;
+        this.#byClaim.set(index, (this.#byClaim.get(index) ?? new Set()).add(user.uuid));
+      }
+    }
   }
 
   byNodeId(id: string): FakeUser | undefined {
@@ -78,12 +91,8 @@ export class UserDirectory {
     }
     const normalised = normalise(name as IdentityAware, value);
     if (normalised === undefined) throw new FieldError('invalid attributeValue', 'Invalid', 'GetUsersInvalidArgument');
-    return [...this.users.values()].filter((u) =>
-      u.identities.some((i) => {
-        const claim = i[name as IdentityAware];
-        return claim !== undefined && normalise(name as IdentityAware, claim) === normalised;
-      }),
-    );
+    const found = [...(this.#byClaim.get(`${name}\0${normalised}`) ?? [])].map((uuid) => this.users.get(uuid));
+    return found.filter((u): u is FakeUser => u !== undefined);
   }
 
   /** pkg/admin/graphql/user_mutation.go → facade → stdattrs service → user store. */
@@ -127,6 +136,7 @@ export class UserDirectory {
     if (hook.reject) {
       throw new FieldError('disallowed by web-hook event handler', 'Forbidden', 'HookDisallowed', { reasons: [{ title: 'profile locked', reason: 'changes are made in the HR system' }] });
     }
+    if (this.#journal && !this.#journal.has(user.uuid)) this.#journal.set(user.uuid, structuredClone(user));
     if (standard) user.standard = hook.alter ? hook.alter({ ...standard }) : standard;
     if (custom) user.custom = custom; // {} wipes them all (UpdateAllCustomAttributes)
     user.updatedAt = Math.max(this.options.now(), user.updatedAt + 1);
@@ -161,12 +171,16 @@ export class UserDirectory {
     return out;
   }
 
-  /** The request's transaction: restore() undoes everything since snapshot() (doRollback). */
-  snapshot(): () => void {
-    const copy = new Map([...this.users].map(([k, u]) => [k, structuredClone(u)]));
-    return () => {
-      this.users.clear();
-      for (const [k, u] of copy) this.users.set(k, u);
+  /** The request's transaction: `rollback` undoes what updates changed since (doRollback). */
+  begin(): { commit(): void; rollback(): void } {
+    const journal = new Map<string, FakeUser>();
+    this.#journal = journal;
+    return {
+      commit: () => void (this.#journal = undefined),
+      rollback: () => {
+        this.#journal = undefined;
+        for (const [uuid, before] of journal) this.users.set(uuid, before);
+      },
     };
   }
 

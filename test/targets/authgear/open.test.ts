@@ -111,6 +111,9 @@ describe('authgearTarget factory', () => {
     [{ endpoint: 'https://a.example', 'project-id': 'a', 'admin-key-file': 'EC' }, /not an RSA private key usable for RS256/],
     [{ endpoint: 'https://a.example', 'project-id': 'a', 'admin-key-file': 'GOOD', 'match-by': 'name' }, /--match-by expects one of email, phone_number, preferred_username, got "name"/],
     [{ endpoint: 'https://a.example', 'project-id': 'a', 'admin-key-file': 'GOOD', retries: -1 }, /--retries expects a whole number from 0 to 100, got -1/],
+    [{ endpoint: 'https://a.example', 'project-id': 'a', 'admin-key-file': 'GOOD', 'lookup-batch-size': 0 }, /--lookup-batch-size expects a whole number from 1 to 500, got 0/],
+    [{ endpoint: 'https://a.example', 'project-id': 'a', 'admin-key-file': 'GOOD', 'lookup-batch-size': 'many' }, /--lookup-batch-size expects a whole number from 1 to 500, got "many"/],
+    [{ endpoint: 'https://a.example', 'project-id': 'a', 'admin-key-file': 'GOOD', 'lookup-batch-size': 501 }, /--lookup-batch-size expects a whole number from 1 to 500, got 501/],
   ])('%j is a usage error naming the flag', async (argv, message) => {
     const files: Record<string, () => Promise<string>> = {
       GOOD: () => keyFile(pem, 'k'),
