@@ -2,7 +2,9 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { lastRun, readLedger, rowLines, runCli, tempDir } from '../support/cli.js';
 import { writePeople } from '../support/photos.js';
+import { DEFAULT_LOOKUP_BATCH_SIZE } from '../../src/targets/authgear/options.js';
 import { FakeAuthgear } from '../servers/authgear.js';
+import { photo } from '../support/photos.js';
 
 // `--target authgear` as an admin runs it: the built CLI against a fake Authgear on loopback,
 // with the key file the portal hands out. What happened is read from the fake's state and the
@@ -28,6 +30,34 @@ const statuses = (lines: { user?: string; status?: string; reason?: string; erro
   Object.fromEntries(lines.map((l) => [l.user, l.error?.code ?? (l.reason ? `${l.status}:${l.reason}` : l.status)]));
 
 describe('avatar-import --target authgear', () => {
+  test('a nightly re-run of 2 000 unchanged users costs at most 2000 / N + 5 requests and reads no image', async () => {
+    fake = await FakeAuthgear.start();
+    const users = Array.from({ length: 2000 }, (_, i) => `user${i}@acme.example`);
+    for (const email of users) fake.addUser({ email });
+    const dir = await tempDir('avatar-import-authgear-nightly-');
+    // One photo for everyone: the first run normalises and uploads it once.
+    await mkdir(join(dir, 'photos'));
+    await writeFile(join(dir, 'photos', 'p.jpg'), await photo(1));
+    const csv = join(dir, 'people.csv');
+    await writeFile(csv, ['email,name,photo', ...users.map((u, i) => `${u},Person ${i},photos/p.jpg`)].join('\n') + '\n');
+    await mkdir(join(dir, 'keys'));
+    const keyFile = join(dir, 'keys', `${fake.keyId}.pem`);
+    await writeFile(keyFile, fake.privateKeyPem, { mode: 0o600 });
+    const args = [csv, '--target', 'authgear', '--endpoint', fake.url, '--project-id', fake.projectId, '--admin-key-file', keyFile, '--progress', 'off'];
+    expect((await runCli([...args, '--concurrency', '8'])).code).toBe(0);
+    expect(fake.updates).toHaveLength(2000);
+
+    const before = { requests: fake.graphqlRequests, presigned: fake.presigned.length };
+    const again = await runCli(args);
+    expect(again.code).toBe(0);
+    const lines = lastRun(await readLedger(join(dir, 'people.ledger.jsonl')));
+    expect(lines).toHaveLength(2000);
+    expect(lines.every((l) => l.status === 'skipped')).toBe(true);
+    expect(again.stdout).toContain('images read: 0 (0 B)');
+    expect(fake.presigned.length).toBe(before.presigned);
+    expect(fake.graphqlRequests - before.requests).toBeLessThanOrEqual(2000 / DEFAULT_LOOKUP_BATCH_SIZE + 5);
+  }, 120_000);
+
   test('sets every picture, keeps every other attribute, records the https read-back; a second run uploads nothing', async () => {
     fake = await FakeAuthgear.start();
     const ana = fake.addUser({ email: 'ana@acme.example', standard: { name: 'Ana Ortiz', locale: 'es', picture: 'https://gravatar.example/ana.jpg' }, custom: { team: 'hr' } });

@@ -1,8 +1,10 @@
 // Gathers the lookups of rows that are in flight at the same time into batches (lookup-batch.ts),
 // so that a nightly run of unchanged users costs one request per `size` users instead of one per
-// user. A lookup waits until its batch is full, or until `waitMs` has passed with no batch in
-// flight (then the rows that are there go): a small run is not held up, and while one batch is
-// out the next one fills from the rows its answer lets through, instead of leaving half empty.
+// user. A batch goes when it is full, or when no batch is in flight and lookups have stopped
+// arriving for `idleMs`: a small run is not held up. After an answer, the rows it let through
+// finish and the pipeline admits as many new ones, which takes longer than the gap between
+// arrivals (more so on a busy machine): until that many have arrived the wait is `refillMs`, so
+// the next batch is full rather than the few left over.
 //
 // Row by row the outcome is what a single lookup gives; only the cost differs. When the server
 // refuses a batched document, the rest of the run looks users up one by one (said once).
@@ -13,8 +15,10 @@ import type { AuthgearUser } from './user.js';
 export interface BatcherOptions {
   /** Lookups per request; 1 sends each lookup alone, as before batching. */
   readonly size: number;
-  /** How long a lookup waits for company when no batch is in flight. */
-  readonly waitMs: number;
+  /** A pause in arrivals this long means no more company is coming. */
+  readonly idleMs: number;
+  /** How long the lookups left over wait after an answer for the rows it lets through. */
+  readonly refillMs: number;
   /** Body budget of one batch (the Admin API takes at most 1 MiB). */
   readonly maxBodyBytes: number;
   /** What the body holds without values, and what each value adds to it. */
@@ -38,6 +42,8 @@ export class LookupBatcher {
   #waiting: Waiting[] = [];
   #timer: NodeJS.Timeout | undefined;
   #inFlight = 0;
+  /** Rows answered whose successors have not arrived yet. */
+  #expected = 0;
   #refused = false;
   #closed: Error | undefined;
 
@@ -53,6 +59,7 @@ export class LookupBatcher {
     if (!this.batching) return this.options.single(value);
     return new Promise((resolve, reject) => {
       this.#waiting.push({ value, bytes: this.options.bodyBytes.item(value), resolve, reject });
+      this.#expected = Math.max(0, this.#expected - 1);
       if (this.#waiting.length >= this.options.size) this.#flush();
       else this.#arm();
     });
@@ -66,13 +73,17 @@ export class LookupBatcher {
     for (const w of this.#waiting.splice(0)) w.reject(reason);
   }
 
+  /** (Re)starts the wait for company: each arrival and each answer pushes it back. */
   #arm(): void {
-    if (this.#timer || this.#waiting.length === 0) return;
+    const ms = this.#expected > 0 ? this.options.refillMs : this.options.idleMs;
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    if (this.#waiting.length === 0) return;
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
       // A batch in flight lets rows through when it is answered; they fill this one meanwhile.
       if (this.#inFlight === 0) this.#flush();
-    }, this.options.waitMs);
+    }, ms);
   }
 
   #flush(): void {
@@ -91,6 +102,7 @@ export class LookupBatcher {
     this.#inFlight++;
     void this.#send(batch).finally(() => {
       this.#inFlight--;
+      this.#expected += batch.length;
       if (this.#waiting.length >= this.options.size) this.#flush();
       else this.#arm();
     });

@@ -24,9 +24,13 @@ import { AdminToken } from './token.js';
 export const MAX_UPLOAD_BYTES = 10 * 1024 * 1024;
 /** The Admin API reads at most 1 MiB of a GraphQL body (§4); a batch stays 8 KiB under it. */
 export const MAX_LOOKUP_BODY_BYTES = 1024 * 1024 - 8 * 1024;
-/** How long a lookup waits for others to share its request when no batch is in flight: long
- * enough for the rows behind it to arrive, short against one round trip. */
-export const LOOKUP_WAIT_MS = 5;
+/** When no batch is in flight, a pause this long in arriving lookups sends the ones waiting:
+ * rows reach the lookup a fraction of a millisecond apart while the pipeline refills its window. */
+export const LOOKUP_IDLE_MS = 5;
+/** After an answer, the lookups left over wait up to this long for the rows it let through to be
+ * replaced by new ones (a ledger append, a stat, a ledger lookup each), so the next batch is full;
+ * paid once at the end of a run, where no new rows come. */
+export const LOOKUP_REFILL_MS = 200;
 
 /** What tests may change; the CLI uses the defaults. */
 export interface AuthgearDeps extends PacingDeps {
@@ -34,8 +38,8 @@ export interface AuthgearDeps extends PacingDeps {
   /** Wall clock for the JWT's iat/exp, epoch ms. */
   readonly now?: () => number;
   readonly tokenLifetimeMs?: number;
-  /** See LOOKUP_WAIT_MS. */
-  readonly lookupWaitMs?: number;
+  /** See LOOKUP_IDLE_MS and LOOKUP_REFILL_MS. */
+  readonly lookupWait?: { readonly idleMs: number; readonly refillMs: number };
 }
 
 /** Carried from resolve to apply. */
@@ -114,7 +118,8 @@ export class AuthgearTarget implements Target<State> {
     const { matchBy } = config;
     const lookups = new LookupBatcher({
       size: config.lookupBatchSize,
-      waitMs: deps.lookupWaitMs ?? LOOKUP_WAIT_MS,
+      idleMs: deps.lookupWait?.idleMs ?? LOOKUP_IDLE_MS,
+      refillMs: deps.lookupWait?.refillMs ?? LOOKUP_REFILL_MS,
       maxBodyBytes: MAX_LOOKUP_BODY_BYTES,
       bodyBytes: { base: BATCH_BASE_BYTES, item: batchItemBytes },
       single: (value) => api.findUsers(matchBy, value),
