@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { lastRun, readLedger, rowLines, runCli, tempDir } from '../support/cli.js';
 import { writePeople } from '../support/photos.js';
 import { DEFAULT_LOOKUP_BATCH_SIZE } from '../../src/targets/authgear/options.js';
-import { FakeAuthgear } from '../servers/authgear.js';
+import { FakeAuthgear } from '../../testkit/servers/authgear.js';
 import { photo } from '../support/photos.js';
 
 // `--target authgear` as an admin runs it: the built CLI against a fake Authgear on loopback,

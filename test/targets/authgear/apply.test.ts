@@ -3,7 +3,7 @@
 // say what really happened; nothing here depends on timing.
 import { authgearPolicy, uploadUrlSpent } from '../../../src/targets/authgear/errors.js';
 import { DEFAULT_RETRY_AFTER_MS } from '../../../src/net/errors.js';
-import { nodeId } from '../../servers/authgear.js';
+import { nodeId } from '../../../testkit/servers/authgear.js';
 import { avatar, importRow, outcomes, setup, uploadPaths, type Setup } from './helpers.js';
 
 let s: Setup;

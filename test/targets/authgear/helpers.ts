@@ -11,7 +11,7 @@ import { authgearTarget } from '../../../src/targets/authgear/index.js';
 import { inputFor } from '../../support/targets.js';
 import { AuthgearTarget, type AuthgearDeps } from '../../../src/targets/authgear/target.js';
 import type { Avatar, TargetLimits } from '../../../src/targets/target.js';
-import { FakeAuthgear, type AuthgearOptions } from '../../servers/authgear.js';
+import { FakeAuthgear, type AuthgearOptions } from '../../../testkit/servers/authgear.js';
 
 export interface Setup {
   authgear: FakeAuthgear;

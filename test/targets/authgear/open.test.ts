@@ -8,7 +8,7 @@ import { createLogger } from '../../../src/log.js';
 import { authgearTarget } from '../../../src/targets/authgear/index.js';
 import { AuthgearTarget, MAX_UPLOAD_BYTES } from '../../../src/targets/authgear/target.js';
 import { createTarget } from '../../support/targets.js';
-import { FakeAuthgear } from '../../servers/authgear.js';
+import { FakeAuthgear } from '../../../testkit/servers/authgear.js';
 import { keyFile, setup } from './helpers.js';
 
 describe('authgear target: open()', () => {

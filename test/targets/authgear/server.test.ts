@@ -1,7 +1,7 @@
 // The fake Authgear itself follows the contract notes, so that a target passing against it would
 // pass against the real server: it is never kinder. These tests speak raw HTTP to it.
 import { createPrivateKey, createSign } from 'node:crypto';
-import { FakeAuthgear, MAX_UPLOAD_BYTES, nodeId } from '../../servers/authgear.js';
+import { FakeAuthgear, MAX_UPLOAD_BYTES, nodeId } from '../../../testkit/servers/authgear.js';
 import { wallClock } from './helpers.js';
 
 let fake: FakeAuthgear;

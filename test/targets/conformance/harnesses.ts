@@ -16,7 +16,7 @@ import { MatrixTarget } from '../../../src/targets/matrix/target.js';
 import type { Avatar, Target } from '../../../src/targets/target.js';
 import { ZulipTarget } from '../../../src/targets/zulip/target.js';
 import type { KeyMap, UserKey } from '../../../src/targets/zulip/credentials.js';
-import { FakeAuthgear } from '../../servers/authgear.js';
+import { FakeAuthgear } from '../../../testkit/servers/authgear.js';
 import { FakeSynapse } from '../../../testkit/servers/synapse.js';
 import { FakeZulip } from '../../../testkit/servers/zulip.js';
 import { inputFor } from '../../support/targets.js';
