@@ -49,7 +49,7 @@ export interface Where {
 }
 
 export function fail(where: Where, expected: string, raw: unknown): never {
-  const got = typeof raw === 'string' ? JSON.stringify(raw) : JSON.stringify(raw) ?? String(raw);
+  const got = JSON.stringify(raw) ?? String(raw);
   throw new UsageError(`--${where.flag} expects ${expected}, got ${got}${where.origin ? ` (${where.origin})` : ''}`);
 }
 
