@@ -14,6 +14,7 @@ import type { HeldRowLine, RowLine } from '../ledger/lines.js';
 import { Lru } from '../util/lru.js';
 import type { Account, Avatar, Target } from '../targets/target.js';
 import { stripUrlSecrets } from '../url-secrets.js';
+import type { RowEvent, RowReporter } from '../report/events.js';
 import { decide } from './decide.js';
 import type { Decision, RowFacts, SourceMatch } from './decide.js';
 
@@ -57,6 +58,9 @@ export interface RunConfig {
   readonly signal: AbortSignal;
   readonly redact: (text: string) => string;
   readonly onRow: (line: RowLine) => void;
+  /** The reports (contact sheet, failed-rows file, event log): each finished row, with what the
+   * row knew (its CSV cells, a thumbnail of its source, its avatar). */
+  readonly report?: RowReporter;
 }
 
 export interface RunResult {
@@ -70,6 +74,8 @@ export interface RunResult {
 }
 
 type RowInput = Omit<RowLine, 'status'>;
+/** What a row learnt on its way, for the reports. */
+type RowExtras = { -readonly [K in Exclude<keyof RowEvent, 'line'>]?: RowEvent[K] };
 
 /** A target as the run drives it. */
 interface Lane extends RunTarget {
@@ -107,13 +113,14 @@ export async function run(config: RunConfig): Promise<RunResult> {
   const live = (): Lane[] => lanes.filter((lane) => !lane.fatal);
   const stamp = (line: RowLine): RowLine => ({ ...line, ts: new Date().toISOString() });
 
-  const emit = async (lane: Lane, line: RowLine): Promise<void> => {
+  const emit = async (lane: Lane, line: RowLine, extras: RowExtras = {}): Promise<void> => {
     if (!config.dryRun) await lane.ledger.append(line);
     config.onRow(line);
+    await config.report?.row({ line, ...extras });
   };
 
   /** A row error becomes the row's line; a fatal one stops the target and writes nothing. */
-  const settle = async (lane: Lane, base: RowInput, error: unknown): Promise<void> => {
+  const settle = async (lane: Lane, base: RowInput, error: unknown, extras?: RowExtras): Promise<void> => {
     if (isAvatarError(error) && error.kind === 'fatal') {
       lane.fatal ??= error;
       return;
@@ -123,18 +130,28 @@ export async function run(config: RunConfig): Promise<RunResult> {
     // Masked before it is cut (a secret across the cut), cut because it may quote a huge cell.
     const message = capText(stripUrlSecrets(config.redact(error instanceof Error ? error.message : String(error))), MAX_MESSAGE_CHARS);
     const retryable = !known || error.kind !== 'row' || heals(code);
-    await emit(lane, stamp({ ...base, status: 'failed', error: { code, message, ...(retryable ? { retryable: true } : {}) } }));
+    // A row that failed before the ledger was asked about it: the reports still need to know how
+    // it ended last time (a failure carried over is not a new one).
+    if (config.report && extras && !extras.previous && base.user) {
+      const previous = (await lane.ledger.lookup(lane.target.id, base.user)).latest;
+      if (previous) extras.previous = previous;
+    }
+    await emit(lane, stamp({ ...base, status: 'failed', error: { code, message, ...(retryable ? { retryable: true } : {}) } }), extras);
   };
 
   const processRow = async (record: CsvRecord, parts: Part[]): Promise<void> => {
     const cell = record.fields[config.imageColumn] ?? '';
+    // For the reports: what every target's line of this row shares, and what is its own.
+    const shared: RowExtras = { fields: record.fields };
+    const extras = new Map(parts.map((part) => [part, { ...shared } as RowExtras]));
+    const extrasOf = (part: Part): RowExtras => ({ ...shared, ...extras.get(part) });
     let ref: SourceRef;
     let fingerprint: Fingerprint | undefined;
     try {
       ref = await locate(cell, config.source);
       fingerprint = await statSource(ref);
     } catch (error) {
-      await Promise.all(parts.map((part) => settle(part.lane, part.base, error)));
+      await Promise.all(parts.map((part) => settle(part.lane, part.base, error, extrasOf(part))));
       return;
     }
     const source = capText(sourceId(ref));
@@ -152,6 +169,8 @@ export async function run(config: RunConfig): Promise<RunResult> {
       (bytes ??= readSource(ref, config.source, config.signal).then((loaded) => {
         imagesRead++;
         imageBytesRead += loaded.length;
+        // Counted once for the row, on its first target's line.
+        extras.get(parts[0]!)!.bytesRead = loaded.length;
         return loaded;
       }));
     const digest = async (): Promise<string> => {
@@ -180,6 +199,7 @@ export async function run(config: RunConfig): Promise<RunResult> {
     const gather = async (part: Part): Promise<void> => {
       const { lane } = part;
       const found = await lane.ledger.lookup(lane.target.id, part.base.user);
+      if (found.latest) extras.get(part)!.previous = found.latest;
       // A duplicate row's failure describes that run's CSV, not this user's state.
       part.latest = found.latest?.error?.code === 'duplicate_user' ? undefined : found.latest;
       part.held = found.held;
@@ -209,7 +229,7 @@ export async function run(config: RunConfig): Promise<RunResult> {
       if (part.account) facts.account = part.account;
       return decide(facts);
     };
-    const alive = (await Promise.all(parts.map((part) => gather(part).then(() => part, (error: unknown) => settle(part.lane, part.base, error).then(() => undefined)))))
+    const alive = (await Promise.all(parts.map((part) => gather(part).then(() => part, (error: unknown) => settle(part.lane, part.base, error, extrasOf(part)).then(() => undefined)))))
       .filter((part): part is Part => part !== undefined);
 
     // 2. One --jobs slot for the row: the source read once, hashed once, normalised once per
@@ -251,6 +271,12 @@ export async function run(config: RunConfig): Promise<RunResult> {
             outputs.set(part, { error });
           }
         }
+        // The contact sheet's thumbnail is made here, while the bytes are held anyway, so no
+        // report keeps a whole photo (a source that fails to normalise is still shown).
+        if (bytes && config.report?.wantsSourcePreview) {
+          const preview = await bytes.then((buffer) => config.report!.sourcePreview(buffer), () => undefined);
+          if (preview) shared.sourcePreview = preview;
+        }
       });
     }
     bytes = undefined;
@@ -259,33 +285,35 @@ export async function run(config: RunConfig): Promise<RunResult> {
     await Promise.all(alive.map(async (part) => {
       const { lane } = part;
       const base = { ...part.base, ...(sourceSha256 ? { sourceSha256 } : {}) };
+      const more = extrasOf(part);
       try {
         const output = outputs.get(part);
         if (output && 'error' in output) throw output.error;
+        if (output) more.avatar = output.jpeg;
         const decision = part.decision!;
         const stillOurs = part.held !== undefined && part.account?.current === part.held.remote;
         switch (decision.action) {
           case 'carry-failure':
-            return await emit(lane, stamp({ ...base, status: 'failed', reason: 'unchanged_since_failure', error: decision.error }));
+            return await emit(lane, stamp({ ...base, status: 'failed', reason: 'unchanged_since_failure', error: decision.error }), more);
           case 'protect':
-            return await emit(lane, stamp({ ...base, status: 'skipped', reason: decision.reason }));
+            return await emit(lane, stamp({ ...base, status: 'skipped', reason: decision.reason }), more);
           case 'skip':
-            return await emit(lane, stamp({ ...base, status: 'skipped', ...(part.held && stillOurs ? carried(part.held) : {}) }));
+            return await emit(lane, stamp({ ...base, status: 'skipped', ...(part.held && stillOurs ? carried(part.held) : {}) }), more);
           case 'need':
             throw new Error(`decide() still needs ${decision.fact} after every fact was gathered`);
           case 'write': {
             const produced = { outputSha256: output!.sha256, bytes: output!.jpeg.length, edge: output!.edge, quality: output!.quality };
-            if (config.dryRun) return await emit(lane, stamp({ ...base, ...produced, status: 'ok', reason: 'dry_run' }));
+            if (config.dryRun) return await emit(lane, stamp({ ...base, ...produced, status: 'ok', reason: 'dry_run' }), more);
             const applied = await lane.net(() => lane.target.apply(part.account!, output!));
             return await emit(lane, stamp({
               ...base, ...produced, status: 'ok', remote: applied.remote,
               ...(applied.stamp === undefined ? {} : { stamp: applied.stamp }),
               ...(applied.previous === undefined ? {} : { previous: applied.previous }),
-            }));
+            }), more);
           }
         }
       } catch (error) {
-        await settle(lane, base, error);
+        await settle(lane, base, error, more);
       }
     }));
   };
@@ -299,7 +327,7 @@ export async function run(config: RunConfig): Promise<RunResult> {
   const admit = async (record: CsvRecord | CsvProblem): Promise<void> => {
     const lanesNow = live();
     if ('error' in record) {
-      await Promise.all(lanesNow.map((lane) => settle(lane, early(lane, record, ''), record.error)));
+      await Promise.all(lanesNow.map((lane) => settle(lane, early(lane, record, ''), record.error, {})));
       return;
     }
     const parts: Part[] = [];
@@ -309,14 +337,14 @@ export async function run(config: RunConfig): Promise<RunResult> {
       try {
         user = lane.userOf(record.fields);
       } catch (error) {
-        refused.push(settle(lane, early(lane, record, ''), error));
+        refused.push(settle(lane, early(lane, record, ''), error, { fields: record.fields }));
         continue;
       }
       // Decided here, in CSV order, so the first row of a user always wins whatever finishes first.
       const canonical = lane.target.features.canonical?.(user) ?? user;
       const kept = lane.seen.get(canonical);
       if (kept !== undefined) {
-        refused.push(settle(lane, early(lane, record, user), new RowError('duplicate_user', `${user} already appears on row ${kept}; that row is kept and this one ignored`)));
+        refused.push(settle(lane, early(lane, record, user), new RowError('duplicate_user', `${user} already appears on row ${kept}; that row is kept and this one ignored`), { fields: record.fields }));
         continue;
       }
       lane.seen.set(canonical, record.row);

@@ -34,3 +34,9 @@ export function carriedOver(event: RowEvent): boolean {
   if (event.line.status !== 'failed') return false;
   return event.line.reason === 'unchanged_since_failure' || event.previous?.status === 'failed';
 }
+
+/** A RowSink that may also want a thumbnail of each source while the row holds its bytes. */
+export interface RowReporter extends RowSink {
+  readonly wantsSourcePreview: boolean;
+  sourcePreview(bytes: Buffer): Promise<Buffer | undefined>;
+}
