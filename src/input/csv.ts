@@ -22,6 +22,9 @@ export interface CsvProblem { row: number; line: number; error: RowError }
 export interface CsvInput {
   headers: string[];
   delimiter: string;
+  /** The file's encoding as iconv-lite names it (the failed-rows report is written in it);
+   * undefined: UTF-8. */
+  encoding?: string;
   /**
    * Pulled lazily: back-pressure is the consumer's pace. Iterate once; leaving the loop early
    * closes the source.
@@ -82,6 +85,7 @@ export async function openCsv(source: NodeJS.ReadableStream, options: { delimite
   return {
     headers,
     delimiter,
+    encoding: peeked.encoding,
     records: records(items, headers),
     bytesRead: () => bytesRead,
   };

@@ -54,10 +54,17 @@ export interface PlanContext {
   readonly env: NodeJS.ProcessEnv;
   readonly log: Logger;
   readonly stdin: NodeJS.ReadableStream;
+  /** Given when the caller needs it before the plan (the event log names the run in every line). */
+  readonly runId?: string;
+}
+
+/** A run's id: when it started (UTC, to the second) and 6 random hex digits. */
+export function newRunId(): string {
+  return `${new Date().toISOString().replace(/[:.]/g, '').slice(0, 15)}Z-${randomBytes(3).toString('hex')}`;
 }
 
 export async function plan(settings: Settings, context: PlanContext): Promise<Plan> {
-  const runId = `${new Date().toISOString().replace(/[:.]/g, '').slice(0, 15)}Z-${randomBytes(3).toString('hex')}`;
+  const runId = context.runId ?? newRunId();
   const { input, sources } = settings;
   if (input.csv === undefined) throw new UsageError('the CSV path is required: give it as the first argument (- for standard input) or as csv: in --config');
   const fromStdin = input.csv === '-';
