@@ -15,6 +15,7 @@ import { formatBytes } from '../report/format.js';
 import { Progress } from '../report/progress.js';
 import { summarise } from '../report/summary.js';
 import { Tally } from '../report/tally.js';
+import { logOwnsStderr, Reports, type EventLog } from '../report/reports.js';
 import { countRows } from './count-rows.js';
 import type { TargetLimits } from '../targets/target.js';
 import type { Plan, PlannedTarget } from './plan.js';
@@ -23,6 +24,8 @@ import type { RunTarget } from './run.js';
 
 export interface ExecuteIo {
   readonly log: Logger;
+  /** The run's event log (--log-file, --log-format json), when asked for. */
+  readonly events?: EventLog;
   readonly stdout: NodeJS.WritableStream;
   readonly stderr: NodeJS.WriteStream;
 }
@@ -37,6 +40,7 @@ export async function execute(plan: Plan, io: ExecuteIo): Promise<ExitCode> {
   const ledgers = new Map<string, Ledger>();
   const controller = new AbortController();
   let progress: Progress | undefined;
+  let ticks: NodeJS.Timeout | undefined;
   const onSigint = (): void => {
     if (controller.signal.aborted) process.exit(EXIT.interrupted);
     log.warn('interrupted: finishing the rows in flight (Ctrl-C again to stop at once)');
@@ -84,6 +88,10 @@ export async function execute(plan: Plan, io: ExecuteIo): Promise<ExitCode> {
     for (const { planned } of lanes) {
       log.info(`${dryRun ? 'dry run: ' : ''}${plan.csvPath ?? 'stdin'} → ${planned.target.id} (id: ${planned.userFrom}, image: ${plan.imageColumn}; ledger: ${planned.ledgerPath ?? 'none'})`);
     }
+    const common = {
+      csv: plan.csvPath ?? '-', imageColumn: plan.imageColumn, imagesDir: plan.source.imagesDir,
+      force: runValues.force, retryFailed: runValues.retryFailed, checksum: runValues.checksum, jobs: plan.values.performance.jobs,
+    };
     if (!dryRun) {
       // One run line per ledger, naming the targets that write to it.
       for (const [path, ledger] of ledgers) {
@@ -92,8 +100,7 @@ export async function execute(plan: Plan, io: ExecuteIo): Promise<ExitCode> {
         await ledger.append({
           type: 'run', run: plan.runId, version: VERSION, started: new Date().toISOString(),
           options: {
-            csv: plan.csvPath ?? '-', imageColumn: plan.imageColumn, imagesDir: plan.source.imagesDir,
-            force: runValues.force, retryFailed: runValues.retryFailed, checksum: runValues.checksum, jobs: plan.values.performance.jobs,
+            ...common,
             // The first wave's single-target fields, kept for readers of old ledgers.
             ...(mine.length === 1 ? runOptions(mine[0]!) : {}),
             targets: mine.map(runOptions),
@@ -101,15 +108,34 @@ export async function execute(plan: Plan, io: ExecuteIo): Promise<ExitCode> {
         });
       }
     }
+    const reports = await Reports.open(output, {
+      run: plan.runId, input: plan.csvPath ?? 'stdin', targets: lanes.map(({ planned }) => planned.target.id), dryRun,
+      headers: plan.csv.headers, delimiter: plan.csv.delimiter, encoding: plan.csv.encoding ?? 'utf8',
+      idColumns: lanes.flatMap(({ planned }) => (planned.values.input.userTemplate ? [] : [planned.idColumn])), imageColumn: plan.imageColumn,
+      maxPixels: Math.max(...lanes.map(({ run: lane }) => lane.normalise.maxPixels)),
+    }, io.events);
+    reports.runStart(`${dryRun ? 'dry run: ' : ''}${plan.csvPath ?? 'stdin'} → ${lanes.map(({ planned }) => planned.target.id).join(', ')}`, {
+      ...common, dryRun,
+      targets: lanes.map((lane) => ({ ...runOptions(lane), ledger: lane.planned.ledgerPath ?? null })),
+    });
+    // With JSON events on stderr, nothing else may write there; with --json, stdout holds only it.
+    const quietStderr = logOwnsStderr(output);
+    const rowLines = quietStderr ? undefined : output.json ? io.stderr : dryRun ? io.stdout : output.verbose ? io.stderr : undefined;
 
     const tally = new Tally();
     const tallies = new Map(plan.targets.map((planned) => [planned.target.id, new Tally()]));
     let total: number | undefined;
     if (plan.csvPath) void countRows(plan.csvPath).then((n) => (total = n * Math.max(1, lanes.length)), () => undefined);
-    if (output.progress !== 'off' && !output.quiet && lanes.length > 0) {
-      progress = new Progress({ stream: io.stderr, tally, total: () => total, ...(output.progress === 'auto' ? {} : { live: output.progress === 'live' }) });
+    const live = new Progress({
+      stream: io.stderr, tally, total: () => total, plainEveryMs: output.progressInterval * 1000, bytesRead: () => reports.counts.bytesRead,
+      ...(output.progress === 'auto' ? {} : { live: output.progress === 'live' }),
+    });
+    if (output.progress !== 'off' && !output.quiet && !quietStderr && lanes.length > 0) {
+      progress = live;
       progress.start();
     }
+    ticks = io.events ? setInterval(() => reports.progress(live.snapshot()), output.progressInterval * 1000) : undefined;
+    ticks?.unref();
     const several = plan.targets.length > 1;
     const result = lanes.length === 0
       ? { fatal: new Map(), interrupted: false, imagesRead: 0, imageBytesRead: 0 }
@@ -122,12 +148,12 @@ export async function execute(plan: Plan, io: ExecuteIo): Promise<ExitCode> {
         onRow: (line) => {
           tally.add(line);
           tallies.get(line.target)?.add(line);
-          const text = describeRow(line, dryRun, several);
-          if (dryRun) io.stdout.write(text + '\n');
-          else if (output.verbose) io.stderr.write(text + '\n');
+          rowLines?.write(describeRow(line, dryRun, several) + '\n');
         },
+        report: reports,
       });
     progress?.stop();
+    if (ticks) clearInterval(ticks);
     for (const planned of plan.targets) {
       const error = result.fatal.get(planned.target.id);
       if (error) fatal.set(planned, { code: error.code, message: log.redact(error.message) });
@@ -149,10 +175,24 @@ export async function execute(plan: Plan, io: ExecuteIo): Promise<ExitCode> {
       codes.push(stopped ? EXIT.fatal : interrupted ? EXIT.interrupted : mine.failed > 0 ? EXIT.someFailed : EXIT.ok);
     }
     if (several) blocks.push(`images read: ${result.imagesRead} (${formatBytes(result.imageBytesRead)}), once for all ${plan.targets.length} targets`);
-    io.stdout.write(blocks.join('\n') + '\n');
-    return worst(codes);
+    const exitCode = worst(codes);
+    const stops = [...fatal].map(([planned, error]) => ({ target: planned.target.id, ...error }));
+    const summary = await reports.finish({
+      exitCode, startedAt: tally.started, finishedAt: Date.now(), ledger: dryRun ? undefined : plan.targets[0]?.ledgerPath,
+      imagesRead: result.imagesRead, imageBytesRead: result.imageBytesRead, interrupted: result.interrupted,
+      ...(stops[0] ? { fatal: stops[0] } : {}),
+    }, [
+      ...stops.map((stop) => `aborted: ${stop.target}: ${stop.code}: ${stop.message} (its rows not shown were not done)`),
+      ...(result.interrupted ? ['interrupted: rows not shown were not done'] : []),
+    ]);
+    if (output.json) {
+      if (!quietStderr) io.stderr.write(blocks.join('\n') + '\n');
+      io.stdout.write(JSON.stringify(summary) + '\n');
+    } else io.stdout.write(blocks.join('\n') + '\n');
+    return exitCode;
   } finally {
     progress?.stop();
+    if (ticks) clearInterval(ticks);
     process.off('SIGINT', onSigint);
     process.off('SIGTERM', onSigint);
     await Promise.all(opened.map((planned) => planned.target.close().catch(() => undefined)));

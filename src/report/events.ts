@@ -1,4 +1,5 @@
 import type { RowLine } from '../ledger/lines.js';
+import { isCarriedOver } from './novelty.js';
 
 // What the reports (contact sheet, failed-rows file, JSON log, --json summary) learn from a run.
 // They consume these events and nothing else, so they do not care how the pipeline is shaped and
@@ -20,8 +21,8 @@ export interface RowEvent {
   readonly avatar?: Buffer;
   /** Source bytes this row read from disk or the network (for the MB/s rate). */
   readonly bytesRead?: number;
-  /** The user's outcome on this target before this run, when the ledger had one. */
-  readonly previous?: { readonly status: RowLine['status']; readonly code?: string };
+  /** The user's latest line on this target before this row, when the ledger had one. */
+  readonly previous?: RowLine;
 }
 
 /** A report that follows a run row by row. `row` may be awaited: it is back-pressure. */
@@ -29,10 +30,13 @@ export interface RowSink {
   row(event: RowEvent): void | Promise<void>;
 }
 
-/** Whether a failed row failed before this run too (as opposed to a failure new in this run). */
+/**
+ * Whether a failed row failed the same way last time, with the same input (novelty.ts, the rule
+ * the exit codes use), as opposed to a failure new in this run.
+ */
 export function carriedOver(event: RowEvent): boolean {
   if (event.line.status !== 'failed') return false;
-  return event.line.reason === 'unchanged_since_failure' || event.previous?.status === 'failed';
+  return event.line.reason === 'unchanged_since_failure' || isCarriedOver(event.previous, event.line);
 }
 
 /** A RowSink that may also want a thumbnail of each source while the row holds its bytes. */

@@ -68,7 +68,9 @@ describe('--json summary', () => {
     counts.row({ line: line(2, 'dir:/a', 'skipped', { reason: 'changed_by_user' }) });
     counts.row({ line: line(3, 'dir:/a', 'failed', { error: { code: 'file_not_found', message: '' } }) });
     counts.row({ line: line(4, 'dir:/a', 'failed', { reason: 'unchanged_since_failure', error: { code: 'unsupported_image', message: '' } }) });
-    counts.row({ line: line(5, 'matrix:hs', 'failed', { error: { code: 'file_not_found', message: '' } }), previous: { status: 'failed', code: 'file_not_found' } });
+    counts.row({ line: line(5, 'matrix:hs', 'failed', { error: { code: 'file_not_found', message: '' } }), previous: line(5, 'matrix:hs', 'failed', { error: { code: 'file_not_found', message: 'earlier' } }) });
+    // Failed before, but another way: new.
+    counts.row({ line: line(7, 'matrix:hs', 'failed', { error: { code: 'user_not_found', message: '' } }), previous: line(7, 'matrix:hs', 'failed', { error: { code: 'file_not_found', message: '' } }) });
     counts.row({ line: line(6, 'matrix:hs', 'ok') });
 
     const summary = jsonSummary(counts, {
@@ -77,12 +79,12 @@ describe('--json summary', () => {
     });
     expect(JSON.parse(JSON.stringify(summary))).toEqual({
       run: 'r', dryRun: false, exitCode: 1,
-      startedAt: '2026-11-30T20:00:00.000Z', finishedAt: '2026-11-30T20:00:03.000Z', durationSeconds: 3, rows: 6, rowsPerSecond: 2,
-      status: { ok: 2, skipped: 1, failed: 3, changedByUser: 1 },
-      failures: { new: 1, carriedOver: 2, byCode: { file_not_found: 2, unsupported_image: 1 } },
+      startedAt: '2026-11-30T20:00:00.000Z', finishedAt: '2026-11-30T20:00:03.000Z', durationSeconds: 3, rows: 7, rowsPerSecond: 2.333,
+      status: { ok: 2, skipped: 1, failed: 4, changedByUser: 1 },
+      failures: { new: 2, carriedOver: 2, byCode: { file_not_found: 2, unsupported_image: 1, user_not_found: 1 } },
       targets: {
         'dir:/a': { status: { ok: 1, skipped: 1, failed: 2, changedByUser: 1 }, failures: { new: 1, carriedOver: 1, byCode: { file_not_found: 1, unsupported_image: 1 } } },
-        'matrix:hs': { status: { ok: 1, skipped: 0, failed: 1, changedByUser: 0 }, failures: { new: 0, carriedOver: 1, byCode: { file_not_found: 1 } } },
+        'matrix:hs': { status: { ok: 1, skipped: 0, failed: 2, changedByUser: 0 }, failures: { new: 1, carriedOver: 1, byCode: { file_not_found: 1, user_not_found: 1 } } },
       },
       imagesRead: 2, imageBytesRead: 1000, ledger: '/l.jsonl', fatal: null, interrupted: false, files: { report: '/failed.csv' },
     });

@@ -3,7 +3,8 @@
 import { createLogger } from '../../log.js';
 import { resolveSettings } from '../../options/settings.js';
 import { execute } from '../../pipeline/execute.js';
-import { plan } from '../../pipeline/plan.js';
+import { newRunId, plan } from '../../pipeline/plan.js';
+import { checkReportOptions, logOwnsStderr, openRunLog, teeLogger } from '../../report/reports.js';
 import { parseArgs } from '../parser.js';
 import type { Session } from './command.js';
 
@@ -18,9 +19,21 @@ export async function importCommand(args: readonly string[], session: Session): 
     process.stdout.write(printConfig(settings));
     return 0;
   }
-  const log = createLogger({ quiet: settings.output.quiet, verbose: settings.output.verbose });
-  session.log = log;
-  for (const { name, takenBy } of settings.unused) log.warn(`--${name} is an option of --target ${takenBy.join(' or ')}, which this run does not send to: ignored`);
-  const ready = await plan(settings, { env: process.env, log, stdin: process.stdin });
-  return execute(ready, { log, stdout: process.stdout, stderr: process.stderr });
+  const { output } = settings;
+  // Before anything is read: the report and log files' folders exist, the names are usable.
+  await checkReportOptions(output);
+  // JSON events on stderr: the terminal's lines would break them, so the Logger only masks.
+  const terminal = createLogger({ quiet: output.quiet, verbose: output.verbose, ...(logOwnsStderr(output) ? { write: () => {} } : {}) });
+  session.log = terminal;
+  const runId = newRunId();
+  const events = openRunLog(output, runId, terminal.redact);
+  try {
+    const log = teeLogger(terminal, events);
+    session.log = log;
+    for (const { name, takenBy } of settings.unused) log.warn(`--${name} is an option of --target ${takenBy.join(' or ')}, which this run does not send to: ignored`);
+    const ready = await plan(settings, { env: process.env, log, stdin: process.stdin, runId });
+    return await execute(ready, { log, stdout: process.stdout, stderr: process.stderr, ...(events ? { events } : {}) });
+  } finally {
+    events?.close();
+  }
 }
