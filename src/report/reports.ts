@@ -1,4 +1,4 @@
-import { dirname, resolve } from 'node:path';
+import { basename, dirname, resolve } from 'node:path';
 import { stat } from 'node:fs/promises';
 import { UsageError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -88,9 +88,10 @@ export class Reports implements RowReporter {
     const sheet = options.preview === undefined ? undefined : await ContactSheet.open({
       file: resolve(options.preview),
       columns: displayColumns(facts.headers, [...facts.idColumns, ...(facts.imageColumn ? [facts.imageColumn] : [])]),
+      targets: facts.targets.length,
       meta: {
-        title: `${facts.dryRun ? 'dry run: ' : ''}${facts.input} → ${facts.targets.join(', ')}`,
-        facts: [`run ${facts.run}`, `started ${new Date().toISOString()}`],
+        title: `${facts.dryRun ? 'dry run: ' : ''}${basename(facts.input)} → ${facts.targets.join(', ')}`,
+        facts: [`run ${facts.run}`, `started ${new Date().toISOString()}`, facts.input],
         dryRun: facts.dryRun,
       },
     });
@@ -136,7 +137,9 @@ export class Reports implements RowReporter {
     await this.#failed?.close();
     const summary = jsonSummary(this.counts, { ...context, run: this.#facts.run, dryRun: this.#facts.dryRun, files: this.#files });
     const { ok, skipped, failed } = summary.status;
-    this.log?.write(context.fatal ? 'error' : failed > 0 ? 'warn' : 'info', 'summary', `${summary.rows} rows: ${ok} ok, ${skipped} skipped, ${failed} failed`, { ...summary });
+    // Every line already names the run.
+    const { run: _run, ...fields } = summary;
+    this.log?.write(context.fatal ? 'error' : failed > 0 ? 'warn' : 'info', 'summary', `${summary.rows} rows: ${ok} ok, ${skipped} skipped, ${failed} failed`, fields);
     return summary;
   }
 }

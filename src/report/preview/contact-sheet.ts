@@ -18,6 +18,8 @@ export interface ContactSheetOptions {
   readonly meta: SheetMeta;
   /** CSV columns shown on every card (besides the user). */
   readonly columns: readonly string[];
+  /** Targets of the run (default 1): cards name their target only when there are several. */
+  readonly targets?: number;
 }
 
 /** Thumbnails this writer made in an earlier run: replaced, never anything else in the folder. */
@@ -38,6 +40,7 @@ export class ContactSheet implements RowSink {
   readonly filesDir: string;
   readonly #columns: readonly string[];
   readonly #dryRun: boolean;
+  readonly #targets: number;
   readonly #stream: WriteStream;
   /** Relative URL prefix of the folder (its name may hold spaces or #). */
   readonly #prefix: string;
@@ -49,6 +52,7 @@ export class ContactSheet implements RowSink {
     this.filesDir = filesDir;
     this.#columns = options.columns;
     this.#dryRun = options.meta.dryRun;
+    this.#targets = options.targets ?? 1;
     this.#stream = stream;
     this.#prefix = `${encodeURIComponent(basename(filesDir))}/`;
     stream.on('error', (error) => (this.#failure ??= error));
@@ -99,7 +103,7 @@ export class ContactSheet implements RowSink {
 
   /** Writes the tail and closes the file. `notes` are shown at the bottom (interrupted, aborted …). */
   async close(notes: readonly string[] = []): Promise<void> {
-    await this.#write(tail({ dryRun: this.#dryRun, columns: this.#columns, notes }));
+    await this.#write(tail({ dryRun: this.#dryRun, columns: this.#columns, targets: this.#targets, notes }));
     await new Promise<void>((resolve, reject) => {
       this.#stream.end(() => (this.#failure ? reject(this.#failure) : resolve()));
     });

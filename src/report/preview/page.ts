@@ -120,7 +120,7 @@ const SCRIPT = `
     a.id='row-'+r.r;a.setAttribute('data-row',r.r);a.setAttribute('data-status',r.s);a.setAttribute('data-user',r.u);if(r.c)a.setAttribute('data-code',r.c);
     var pics=el('div','pics');pics.appendChild(picture('source',who,r.i,r.x));pics.appendChild(picture('avatar',who,r.a,r.y));a.appendChild(pics);
     var b=el('div','body'),h=el('h2',null,who);h.title=r.u;b.appendChild(h);
-    b.appendChild(el('p','where','row '+r.r+(r.l!=null?' · line '+r.l:'')+' · '+r.t));
+    b.appendChild(el('p','where','row '+r.r+(r.l!=null?' · line '+r.l:'')+(run.targets>1?' · '+r.t:'')));
     if(run.columns.length){var dl=el('dl');run.columns.forEach(function(c,k){dl.appendChild(el('dt',null,c));var dd=el('dd',null,r.f[k]||'');dd.title=r.f[k]||'';dl.appendChild(dd);});b.appendChild(dl);}
     var st=el('p','st '+r.s,r.b);if(r.c){st.appendChild(document.createTextNode(' · '));st.appendChild(el('code',null,r.c));}b.appendChild(st);
     if(r.m)b.appendChild(el('p','msg',r.m));
@@ -213,6 +213,8 @@ export interface SheetEnd {
   readonly dryRun: boolean;
   /** The display columns, in the order of each row's values. */
   readonly columns: readonly string[];
+  /** How many targets the run had: cards name theirs only when there are several. */
+  readonly targets: number;
   /** Said at the bottom: interrupted, aborted, rows written … */
   readonly notes: readonly string[];
 }
@@ -220,7 +222,7 @@ export interface SheetEnd {
 export function tail(end: SheetEnd): string {
   return `</script>
 <footer>${end.notes.map((note) => `<p>${e(note)}</p>`).join('')}</footer>
-<script type="application/json" id="run">${scriptJson({ dryRun: end.dryRun, columns: end.columns })}</script>
+<script type="application/json" id="run">${scriptJson({ dryRun: end.dryRun, columns: end.columns, targets: end.targets })}</script>
 <script>${SCRIPT}</script>
 </body>
 </html>
