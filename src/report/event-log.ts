@@ -1,5 +1,4 @@
 import pino from 'pino';
-import { UsageError } from '../errors.js';
 
 // `--log-file FILE` and `--log-format text|json`: the run's events through pino, one line each,
 // appended. JSON lines carry `time`, `level`, `msg`, `run`, `event` and the event's own fields, for
@@ -24,11 +23,6 @@ export interface EventLog {
   write(level: LogLevel, event: string, msg: string, fields?: Readonly<Record<string, unknown>>): void;
   /** Flushes and closes the file. */
   close(): void;
-}
-
-export function parseLogFormat(value: unknown, option = '--log-format'): LogFormat {
-  if (value === 'text' || value === 'json') return value;
-  throw new UsageError(`${option} expects text or json, got "${String(value)}"`);
 }
 
 export function openEventLog(options: EventLogOptions): EventLog {

@@ -4,9 +4,9 @@ import { UsageError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { RowLine } from '../ledger/lines.js';
 import type { RowEvent, RowReporter } from './events.js';
-import { openEventLog, type EventLog, type LogFormat } from './event-log.js';
+import type { EventLog, LogFormat } from './event-log.js';
 export type { EventLog } from './event-log.js';
-import { checkReportPath, FailedRowsReport } from './failed/failed-rows.js';
+import type { FailedRowsReport } from './failed/failed-rows.js';
 import { jsonSummary, type JsonSummary, type JsonSummaryContext } from './json-summary.js';
 import { checkSheetPath, ContactSheet } from './preview/contact-sheet.js';
 import { displayColumns } from './preview/columns.js';
@@ -17,6 +17,8 @@ import { RunCounts } from './run-counts.js';
 // Everything a run reports besides the terminal: the contact sheet, the failed-rows file, the
 // event log and the counts behind --json. The pipeline hands each finished row to `row()` once;
 // this fans it out. Options are checked by `checkReportOptions` before anything is read or sent.
+// pino, exceljs and iconv-lite load only when their report is asked for: every cron run pays for
+// what start-up loads (exceljs alone takes longer to load than the rest of the CLI).
 
 export interface ReportOptions {
   /** --preview FILE.html */
@@ -53,7 +55,7 @@ export async function checkReportOptions(options: ReportOptions): Promise<void> 
     checkSheetPath(options.preview);
     await folderExists(options.preview, '--preview');
   }
-  if (options.report !== undefined) await checkReportPath(options.report);
+  if (options.report !== undefined) await (await import('./failed/failed-rows.js')).checkReportPath(options.report);
   if (options.logFile !== undefined) await folderExists(options.logFile, '--log-file');
 }
 
@@ -95,7 +97,7 @@ export class Reports implements RowReporter {
         dryRun: facts.dryRun,
       },
     });
-    const failed = options.report === undefined ? undefined : new FailedRowsReport({
+    const failed = options.report === undefined ? undefined : new (await import('./failed/failed-rows.js')).FailedRowsReport({
       file: options.report, headers: facts.headers, delimiter: facts.delimiter, encoding: facts.encoding,
       ...(facts.imageColumn ? { imageColumn: facts.imageColumn } : {}),
     });
@@ -148,8 +150,9 @@ export class Reports implements RowReporter {
  * The event log, when --log-file or --log-format json asks for one; `redact` is the run's one
  * secret mask (the Logger's).
  */
-export function openRunLog(options: ReportOptions, run: string, redact: (text: string) => string): EventLog | undefined {
+export async function openRunLog(options: ReportOptions, run: string, redact: (text: string) => string): Promise<EventLog | undefined> {
   if (options.logFile === undefined && options.logFormat !== 'json') return undefined;
+  const { openEventLog } = await import('./event-log.js');
   return openEventLog({ ...(options.logFile ? { file: resolve(options.logFile) } : {}), format: options.logFormat, run, verbose: options.verbose, redact });
 }
 

@@ -26,7 +26,7 @@ export async function importCommand(args: readonly string[], session: Session): 
   const terminal = createLogger({ quiet: output.quiet, verbose: output.verbose, ...(logOwnsStderr(output) ? { write: () => {} } : {}) });
   session.log = terminal;
   const runId = newRunId();
-  const events = openRunLog(output, runId, terminal.redact);
+  const events = await openRunLog(output, runId, terminal.redact);
   try {
     const log = teeLogger(terminal, events);
     session.log = log;

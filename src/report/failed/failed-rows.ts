@@ -1,7 +1,6 @@
 import { createWriteStream } from 'node:fs';
 import { rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import ExcelJS from 'exceljs';
 import iconv from 'iconv-lite';
 import { UsageError } from '../../errors.js';
 import type { RowEvent, RowSink } from '../events.js';
@@ -115,6 +114,8 @@ export class FailedRowsReport implements RowSink {
   async #writeWorkbook(path: string): Promise<void> {
     // Streamed: rows are committed as they are added. Cells are typed strings (and the row a
     // number), never formulas, so nothing needs neutralising and values stay exactly as given.
+    // Loaded here: it is slow to load, and only .xlsx reports need it.
+    const { default: ExcelJS } = await import('exceljs');
     const workbook = new ExcelJS.stream.xlsx.WorkbookWriter({ filename: path, useSharedStrings: false, useStyles: true });
     const sheet = workbook.addWorksheet('Failed rows', { views: [{ state: 'frozen', ySplit: 1 }] });
     const header = sheet.addRow(this.#header);
