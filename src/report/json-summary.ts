@@ -13,7 +13,8 @@ export interface JsonSummaryContext {
   readonly ledger: string | undefined;
   readonly imagesRead?: number;
   readonly imageBytesRead?: number;
-  readonly fatal?: { readonly code: string; readonly message: string };
+  /** The first target that was stopped (the text summary names every one). */
+  readonly fatal?: { readonly target?: string; readonly code: string; readonly message: string };
   readonly interrupted: boolean;
   /** Files this run wrote for people: contact sheet, failed-rows file, log. */
   readonly files?: Readonly<Record<string, string>>;
@@ -34,7 +35,7 @@ export interface JsonSummary {
   imagesRead: number | null;
   imageBytesRead: number | null;
   ledger: string | null;
-  fatal: { code: string; message: string } | null;
+  fatal: { target?: string; code: string; message: string } | null;
   interrupted: boolean;
   files: Record<string, string>;
 }
@@ -59,7 +60,7 @@ export function jsonSummary(counts: RunCounts, context: JsonSummaryContext): Jso
     imagesRead: context.imagesRead ?? null,
     imageBytesRead: context.imageBytesRead ?? null,
     ledger: context.ledger ?? null,
-    fatal: context.fatal ? { code: context.fatal.code, message: context.fatal.message } : null,
+    fatal: context.fatal ? { ...(context.fatal.target ? { target: context.fatal.target } : {}), code: context.fatal.code, message: context.fatal.message } : null,
     interrupted: context.interrupted,
     files: { ...context.files },
   };

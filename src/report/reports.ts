@@ -100,6 +100,7 @@ export class Reports implements RowReporter {
     const failed = options.report === undefined ? undefined : new (await import('./failed/failed-rows.js')).FailedRowsReport({
       file: options.report, headers: facts.headers, delimiter: facts.delimiter, encoding: facts.encoding,
       ...(facts.imageColumn ? { imageColumn: facts.imageColumn } : {}),
+      severalTargets: facts.targets.length > 1,
     });
     return new Reports(options, facts, log, sheet, failed);
   }

@@ -6,7 +6,8 @@ import ExcelJS from 'exceljs';
 import type { Browser } from 'playwright-core';
 import { launchChromium, loadEveryImage, offlinePage, type Img } from '../support/browser.js';
 import { readLedger, runCli, tempDir } from '../support/cli.js';
-import { photo } from '../support/photos.js';
+import { photo, writePeople } from '../support/photos.js';
+import { FakeSynapse } from '../../testkit/servers/synapse.js';
 import { sheetRows } from '../support/sheet.js';
 
 // The reports of a real run, as an admin gets them from the CLI: the contact sheet opened in
@@ -224,5 +225,51 @@ describe('reports of a 30-row run', () => {
       expect(bad.stderr).toContain(message);
     }
     expect(await readdir(dir)).not.toContain('avatars2');
+  });
+});
+
+describe('reports of a run to several targets', () => {
+  let synapse: FakeSynapse | undefined;
+  afterEach(async () => {
+    await synapse?.close();
+  });
+
+  test('--json has a block per target; the failed-rows file says which target each failure is for', async () => {
+    synapse = await FakeSynapse.start();
+    for (const name of ['ana', 'bo']) synapse.addUser(name); // cy is not on the server
+    const dir = await tempDir();
+    await writePeople(dir, [
+      { id: 'ana', image: 'photos/ana.jpg', seed: 1 },
+      { id: 'bo', image: 'photos/missing.jpg' },
+      { id: 'cy', image: 'photos/cy.jpg', seed: 3 },
+    ], 'username,name,photo');
+    await writeFile(join(dir, 'matrix.token'), synapse.adminToken + '\n', { mode: 0o600 });
+    const config = join(dir, 'nightly.yaml');
+    await writeFile(config, [
+      'csv: people.csv', 'progress: "off"', 'targets:',
+      '  - type: dir', '    out: avatars',
+      '  - type: matrix', `    homeserver: ${synapse.url}`, '    token-file: matrix.token', '    user-template: "@{username}:example.org"', '',
+    ].join('\n'));
+    const report = join(dir, 'failed.csv');
+    const sheet = join(dir, 'sheet.html');
+    const result = await runCli(['--config', config, '--json', '--report', report, '--preview', sheet], { cwd: dir });
+    expect(result.code).toBe(1);
+    const summary = JSON.parse(result.stdout) as Record<string, any>;
+    const [dirTarget, matrixTarget] = Object.keys(summary.targets).sort();
+    expect(dirTarget).toMatch(/^dir:/);
+    expect(matrixTarget).toMatch(/^matrix:/);
+    expect(summary.targets[dirTarget!]).toMatchObject({ status: { ok: 2, failed: 1 }, failures: { byCode: { file_not_found: 1 } } });
+    expect(summary.targets[matrixTarget!]).toMatchObject({ status: { ok: 1, failed: 2 }, failures: { byCode: { file_not_found: 1, user_not_found: 1 } } });
+    expect(summary.status).toMatchObject({ ok: 3, failed: 3 });
+
+    const records = parse(await readFile(report), { bom: true }) as string[][];
+    expect(records[0]).toEqual(['username', 'name', 'photo', 'row', 'target', 'status', 'code', 'message', 'hint']);
+    expect(records.slice(1).map((r) => [r[0], r[4]!.split(':')[0], r[6]]).sort()).toEqual([
+      ['bo', 'dir', 'file_not_found'], ['bo', 'matrix', 'file_not_found'], ['cy', 'matrix', 'user_not_found'],
+    ]);
+    // One card per row and target.
+    expect((await sheetRows(sheet)).map((row) => `${row.u} ${row.t.split(':')[0]} ${row.s}`).sort()).toEqual([
+      '@ana:example.org matrix ok', '@bo:example.org matrix failed', '@cy:example.org matrix failed', 'ana dir ok', 'bo dir failed', 'cy dir ok',
+    ]);
   });
 });

@@ -25,9 +25,11 @@ export interface FailedRowsOptions {
   readonly imageColumn?: string;
   /** Rows held in memory before spilling to a temporary file. */
   readonly chunkRows?: number;
+  /** Several targets: a `target` column says which one each failure is for. */
+  readonly severalTargets?: boolean;
 }
 
-/** The columns after the CSV's own. */
+/** The columns after the CSV's own (and `target` after `row` when the run had several). */
 export const REPORT_COLUMNS = ['row', 'status', 'code', 'message', 'hint'] as const;
 
 export function isWorkbook(file: string): boolean {
@@ -53,7 +55,8 @@ export class FailedRowsReport implements RowSink {
     this.#spill = new SortedSpill(options.chunkRows);
     // A CSV that already has a "status" or "code" column keeps it; ours are told apart.
     const own = new Set(options.headers.map((header) => header.toLowerCase()));
-    this.#header = [...options.headers, ...REPORT_COLUMNS.map((name) => (own.has(name) ? `import_${name}` : name))];
+    const ours = options.severalTargets ? ['row', 'target', ...REPORT_COLUMNS.slice(1)] : [...REPORT_COLUMNS];
+    this.#header = [...options.headers, ...ours.map((name) => (own.has(name) ? `import_${name}` : name))];
   }
 
   /** Failed rows seen so far. */
@@ -71,7 +74,7 @@ export class FailedRowsReport implements RowSink {
       values: [
         // A record that could not be read has no fields: its cells stay empty, the message says why.
         ...this.#options.headers.map((header) => (header === '' ? '' : (fields?.[header] ?? ''))),
-        String(line.row), line.status, code, line.error?.message ?? '', hintFor(code, image),
+        String(line.row), ...(this.#options.severalTargets ? [line.target] : []), line.status, code, line.error?.message ?? '', hintFor(code, image),
       ],
     });
   }
