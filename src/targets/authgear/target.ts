@@ -3,13 +3,14 @@
 // attributes and only `picture` changed, because the mutation replaces the whole object. What the
 // tool records (`remote`) is the picture as Authgear reads it back, the https form, which is also
 // what the next run's lookup reports as `current`.
-import { AvatarError, FatalError, RowError } from '../../errors.js';
+import { RowError } from '../../errors.js';
 import { createEndpoint } from '../../net/endpoint.js';
 import { createHttp, type Timeouts } from '../../net/http.js';
 import type { Pacer } from '../../net/pacer.js';
 import { writeThenVerify } from '../../net/write-then-verify.js';
 import type { Account, Applied, Avatar, Prior, Target, TargetFeatures, TargetLimits } from '../target.js';
 import { targetPacer, type PacingDeps } from '../pacing.js';
+import { startup } from '../startup.js';
 import { UploadOnce } from '../upload-once.js';
 import { AuthgearApi, GRAPHQL_PATH, inactive, type AuthgearUser } from './api.js';
 import { describeDifferences, isPictureOf, otherDifferences, pictureOf, withPicture, type StandardAttributes } from './attributes.js';
@@ -107,14 +108,7 @@ export class AuthgearTarget implements Target<State> {
       log: deps.log,
       context: { endpoint: config.endpoint, projectId: config.projectId, keyId: config.keyId },
     });
-    try {
-      await api.probe();
-    } catch (error) {
-      if (error instanceof AvatarError && error.kind !== 'fatal') {
-        throw new FatalError('target_unavailable', `${config.endpoint} does not answer as Authgear's Admin API (${GRAPHQL_PATH}): ${error.message}`);
-      }
-      throw error;
-    }
+    await startup(api.probe(), `${config.endpoint} does not answer as Authgear's Admin API (${GRAPHQL_PATH})`);
     const { matchBy } = config;
     const lookups = new LookupBatcher({
       size: config.lookupBatchSize,
