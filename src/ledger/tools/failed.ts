@@ -1,8 +1,8 @@
 import { UsageError } from '../../errors.js';
-import { hintFor } from './hints.js';
+import { neutralise, quote } from '../../report/failed/cells.js';
+import { hintFor } from '../../report/failed/hints.js';
 import { Outcomes } from './outcomes.js';
 import { Snapshot } from './snapshot.js';
-import { csvCell } from './csv-cell.js';
 
 // `avatar-import ledger failed`: the rows to fix before the next run, in CSV order. What is kept
 // between the passes is two numbers per failing row (its CSV row and the offset of its line);
@@ -52,7 +52,7 @@ export async function* failedRows(path: string): AsyncGenerator<FailedRow> {
       const code = line.error?.code ?? 'unknown';
       yield {
         row: line.row, ...(line.line === undefined ? {} : { line: line.line }), user: line.user, target: line.target,
-        code, message: line.error?.message ?? '', hint: hintFor(code), retried: line.error?.retryable === true,
+        code, message: line.error?.message ?? '', hint: hintFor(code, line.source), retried: line.error?.retryable === true,
         run: line.run, ts: line.ts,
       };
     }
@@ -68,7 +68,7 @@ export function parseFailedFormat(value: string): FailedFormat {
 
 /**
  * Writes the rows in `format` through `write`, as they come. CSV cells are escaped for
- * spreadsheets (see csv-cell.ts); JSON is one array, streamed.
+ * spreadsheets (report/failed/cells.ts, shared with the failed-rows report); JSON is one array, streamed.
  */
 export async function writeFailed(rows: AsyncIterable<FailedRow>, format: FailedFormat, write: (text: string) => void | Promise<void>): Promise<number> {
   let count = 0;
@@ -76,7 +76,7 @@ export async function writeFailed(rows: AsyncIterable<FailedRow>, format: Failed
     await write('row,line,user,target,code,message,hint,retried\n');
     for await (const r of rows) {
       count++;
-      await write([r.row, r.line ?? '', r.user, r.target, r.code, r.message, r.hint, r.retried ? 'yes' : 'no'].map((v) => csvCell(String(v))).join(',') + '\n');
+      await write([r.row, r.line ?? '', r.user, r.target, r.code, r.message, r.hint, r.retried ? 'yes' : 'no'].map((v) => quote(neutralise(String(v)), ',')).join(',') + '\n');
     }
   } else if (format === 'json') {
     await write('[');

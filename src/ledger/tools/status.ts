@@ -1,5 +1,5 @@
 import type { RowLine } from '../lines.js';
-import { hintFor } from './hints.js';
+import { hintFor } from '../../report/failed/hints.js';
 import { Outcomes } from './outcomes.js';
 import { RunCensus, formatCounts, formatExit, type RunSummary } from './runs.js';
 import { withSnapshot } from './snapshot.js';
@@ -92,7 +92,7 @@ export async function ledgerStatus(path: string, options: { runs?: number } = {}
         failures: [...tally.failures.entries()]
           .sort(([a, x], [b, y]) => y.count - x.count || a.localeCompare(b))
           .map(([code, { count, sample }]) => ({
-            code, count, hint: hintFor(code),
+            code, count, hint: hintFor(code, sample.source),
             sample: { user: sample.user, row: sample.row, message: sample.error?.message ?? '' },
           })),
         runs: runs.filter((run) => run.targets.includes(target)).slice(0, lastRuns),
