@@ -21,7 +21,9 @@ import { Snapshot, parseLine } from './snapshot.js';
 // - for the last `keepRuns` runs, every line that changed something (`ok`, `removed`): each holds
 //   the `previous` avatar that rolling that run back restores;
 // - every run line and end line (one per run: the history of runs stays complete). A run without
-//   an end line gets one, with its row counts, since its rows are going.
+//   an end line gets one, with its row counts, since its rows are going;
+// - lines of a type this version does not know (a newer version's): not ours to judge.
+// Dropped: older row lines, lines that are not JSON (a torn line), earlier compaction markers.
 // The new file ends with a `compacted` line, which the import's auto-compaction reads to know
 // the size it started from.
 //
@@ -109,7 +111,10 @@ async function rewrite(path: string, keepRuns: number): Promise<CompactResult> {
         for (let i = 0; i < texts.length; i++) {
           const text = texts[i]!;
           const line = parseLine(text);
-          if (line === undefined) continue; // damaged, torn, or an earlier compaction's line
+          if (line === undefined) {
+            if (isUnknownType(text)) await out.line(text);
+            continue;
+          }
           if (line.type === 'row') {
             if (keep(line, offsets[i]!)) {
               await out.line(text);
@@ -135,6 +140,18 @@ async function rewrite(path: string, keepRuns: number): Promise<CompactResult> {
     return { ledger: path, before: { bytes: snapshot.size, lines }, after: { bytes: out.bytes, lines: out.lineCount }, runs: runOrder.length };
   } finally {
     await snapshot.close();
+  }
+}
+
+/** A JSON object line with a `type` no reader here knows (not a damaged row line, not a marker). */
+function isUnknownType(text: string): boolean {
+  try {
+    const value: unknown = JSON.parse(text);
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+    const type = (value as { type?: unknown }).type;
+    return typeof type === 'string' && !['row', 'run', 'end', 'compacted'].includes(type);
+  } catch {
+    return false;
   }
 }
 

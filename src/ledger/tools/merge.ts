@@ -2,10 +2,9 @@ import { stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 
 import { UsageError } from '../../errors.js';
-import type { LedgerLine } from '../lines.js';
 import { LockFile } from '../lock.js';
 import { AtomicFile } from './atomic-file.js';
-import { Snapshot, type Located } from './snapshot.js';
+import { Snapshot } from './snapshot.js';
 
 // `avatar-import ledger merge OUT IN…`: one ledger from the ledgers of shards or machines.
 //
@@ -18,6 +17,9 @@ import { Snapshot, type Located } from './snapshot.js';
 // OUT is an input too when it exists (merging the shards into last night's merged ledger loses
 // nothing a run wrote there meanwhile), and a run found in several inputs (the shard ledgers
 // merged again the next night) is taken from the first input that has it, once.
+//
+// Lines are copied byte for byte, including lines of a type this version does not know (a newer
+// version's); lines that are not JSON (a torn line a crash left) and compaction markers are not.
 //
 // Every file is locked for the duration: a shard still running is refused rather than merged half
 // done, and no run can start on OUT until it is complete.
@@ -68,7 +70,12 @@ async function interleave(target: string, paths: readonly string[]): Promise<Mer
     // Which input each run is taken from: the first that has any line of it. Runs are few.
     const owner = new Map<string, number>();
     for (let i = 0; i < snapshots.length; i++) {
-      for await (const batch of snapshots[i]!.lines()) for (const { line } of batch) if (!owner.has(line.run)) owner.set(line.run, i);
+      for await (const { texts } of snapshots[i]!.texts()) {
+        for (const text of texts) {
+          const run = inspect(text)?.run;
+          if (run !== undefined && !owner.has(run)) owner.set(run, i);
+        }
+      }
     }
 
     const heads = snapshots.map((snapshot, i) => new Head(snapshot, i));
@@ -80,12 +87,12 @@ async function interleave(target: string, paths: readonly string[]): Promise<Mer
         let next: Head | undefined;
         for (const head of heads) if (head.current && (!next || head.time < next.time)) next = head;
         if (!next) break;
-        const { line } = next.current!;
+        const { text, run } = next.current!;
         const stat = stats[next.input]!;
-        if (owner.get(line.run) === next.input) {
-          await file.line(JSON.stringify(line));
+        if (run === undefined || owner.get(run) === next.input) {
+          await file.line(text);
           stat.lines++;
-          stat.runs.add(line.run);
+          if (run !== undefined) stat.runs.add(run);
         } else {
           stat.duplicates++;
         }
@@ -105,42 +112,63 @@ async function interleave(target: string, paths: readonly string[]): Promise<Mer
   }
 }
 
+/** What merging needs of a line: its run and its time. Undefined for a line to leave out. */
+interface Inspected {
+  readonly text: string;
+  readonly run?: string;
+  readonly time?: string;
+}
+
+function inspect(text: string): Inspected | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return undefined; // torn or damaged
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+  const line = value as Record<string, unknown>;
+  if (line.type === 'compacted') return undefined; // describes one file, not the merge
+  const run = typeof line.run === 'string' ? line.run : undefined;
+  // A run line at its start, a row when it finished, an end line when the run ended.
+  const time = [line.ts, line.started, line.ended].find((t): t is string => typeof t === 'string' && t !== '');
+  return { text, ...(run === undefined ? {} : { run }), ...(time === undefined ? {} : { time }) };
+}
+
 /** One input's next line, and the time it sorts by. */
 class Head {
-  current: Located | undefined;
-  /** The line's own time, or the last time seen in this input (a line without one stays in place). */
+  current: Inspected | undefined;
+  /** The line's own time, or the latest seen in this input (a line without one stays in place). */
   time = '';
-  private readonly batches: AsyncGenerator<Located[]>;
-  private batch: Located[] = [];
+  private readonly batches: AsyncGenerator<{ texts: string[] }>;
+  private batch: string[] = [];
   private at = 0;
 
   constructor(
     snapshot: Snapshot,
     readonly input: number,
   ) {
-    this.batches = snapshot.lines();
+    this.batches = snapshot.texts();
   }
 
   async advance(): Promise<void> {
-    while (this.at >= this.batch.length) {
-      const next = await this.batches.next();
-      if (next.done) {
-        this.current = undefined;
-        return;
+    for (;;) {
+      while (this.at >= this.batch.length) {
+        const next = await this.batches.next();
+        if (next.done) {
+          this.current = undefined;
+          return;
+        }
+        this.batch = next.value.texts;
+        this.at = 0;
       }
-      this.batch = next.value;
-      this.at = 0;
+      const inspected = inspect(this.batch[this.at++]!);
+      if (inspected === undefined) continue;
+      this.current = inspected;
+      if (inspected.time !== undefined && inspected.time > this.time) this.time = inspected.time;
+      return;
     }
-    this.current = this.batch[this.at++]!;
-    const time = timeOf(this.current.line);
-    if (time !== undefined && time > this.time) this.time = time;
   }
-}
-
-function timeOf(line: LedgerLine): string | undefined {
-  if (line.type === 'run') return line.started;
-  if (line.type === 'row') return line.ts;
-  return line.ended;
 }
 
 export function formatMerge(result: MergeResult): string {

@@ -147,6 +147,17 @@ describe('ledger compact', () => {
       expect((await readdir(dir)).sort()).toEqual(['l.jsonl']);
     }));
 
+  test("lines of a type a newer version added are kept as they are; torn lines are not", () =>
+    withTempDir(async (dir) => {
+      const path = join(dir, 'l.jsonl');
+      const future = '{"type":"intent","run":"n14","user":"ana","remote":"ana-next.jpg"}';
+      await writeFile(path, jsonl(...nights()) + future + '\n{"type":"row","ts":"2026-\n');
+      await compactLedger(path, { keepRuns: 1 });
+      const text = await readFile(path, 'utf8');
+      expect(text.split('\n')).toContain(future);
+      expect(text).not.toContain('"ts":"2026-\n');
+    }));
+
   test('--keep-runs is checked', () =>
     withTempDir(async (dir) => {
       const path = join(dir, 'l.jsonl');
@@ -205,6 +216,17 @@ describe('ledger merge', () => {
       expect((await listRuns(out!)).map((r) => r.run)).toEqual(['t2', 't1', 'fix', 's2', 's1']);
       expect(result.lines).toBe(first.length + 2 + 4);
       expect(result.inputs.map((i) => i.duplicates)).toEqual([0, 3, 3]);
+    }));
+
+  test('lines are copied byte for byte, a newer version\'s line types included; torn lines are left out', () =>
+    withTempDir(async (dir) => {
+      const [a, out] = ['a.jsonl', 'merged.jsonl'].map((f) => join(dir, f));
+      const future = '{"type":"intent","run":"s1","ts":"2026-11-10T02:00:11.500Z","user":"ana","note":"caf\\u00e9"}';
+      await writeFile(a!, jsonl(...shard(1, ['ana', 'cy'])).replace('\n', `\n${future}\n`) + '{"type":"row","ts":"2026-');
+      await mergeLedgers(out!, [a!]);
+      const lines = (await readFile(out!, 'utf8')).trimEnd().split('\n');
+      expect(lines[1]).toBe(future);
+      expect(lines).toHaveLength(5);
     }));
 
   test('a shard still running is refused, not merged half done', () =>
