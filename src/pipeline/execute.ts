@@ -176,6 +176,22 @@ export async function execute(plan: Plan, io: ExecuteIo): Promise<ExitCode> {
     }
     if (several) blocks.push(`images read: ${result.imagesRead} (${formatBytes(result.imageBytesRead)}), once for all ${plan.targets.length} targets`);
     const exitCode = worst(codes);
+    // How the run ended, for `ledger runs` and `ledger status` (a killed run leaves none): one end
+    // line per ledger, with the run's exit code and the rows of the targets that write to it.
+    if (!dryRun) {
+      for (const [path, ledger] of ledgers) {
+        const mine = lanes.filter(({ planned }) => planned.ledgerPath === path);
+        if (mine.length === 0) continue;
+        const counts = { ok: 0, skipped: 0, failed: 0 };
+        for (const { planned } of mine) {
+          const t = several ? tallies.get(planned.target.id)! : tally;
+          counts.ok += t.ok;
+          counts.skipped += t.skipped;
+          counts.failed += t.failed;
+        }
+        await ledger.append({ type: 'end', run: plan.runId, ended: new Date().toISOString(), exit: exitCode, counts });
+      }
+    }
     const stops = [...fatal].map(([planned, error]) => ({ target: planned.target.id, ...error }));
     const summary = await reports.finish({
       exitCode, startedAt: tally.started, finishedAt: Date.now(), ledger: dryRun ? undefined : plan.targets[0]?.ledgerPath,
@@ -196,7 +212,13 @@ export async function execute(plan: Plan, io: ExecuteIo): Promise<ExitCode> {
     process.off('SIGINT', onSigint);
     process.off('SIGTERM', onSigint);
     await Promise.all(opened.map((planned) => planned.target.close().catch(() => undefined)));
-    for (const ledger of ledgers.values()) await ledger.close();
+    for (const ledger of ledgers.values()) {
+      await ledger.close();
+      // A ledger compacts itself on close when nightly lines have doubled it (ledger.ts).
+      const compaction = ledger.compaction;
+      if (compaction?.result) log.info(`ledger ${ledger.path} compacted: ${compaction.result.before.lines} → ${compaction.result.after.lines} lines`);
+      if (compaction?.error) log.warn(`ledger ${ledger.path}: compaction failed, the ledger is unchanged: ${compaction.error instanceof Error ? compaction.error.message : String(compaction.error)}`);
+    }
   }
 }
 
