@@ -1,11 +1,11 @@
-import { readFile } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import type { Writable } from 'node:stream';
 import yargs from 'yargs';
-import { parse as parseYaml } from 'yaml';
 
 import { UsageError } from '../errors.js';
-import { defaultLedgerPath } from '../ledger/location.js';
+import { readConfigFile } from '../options/config-file.js';
+import { resolveSettings } from '../options/settings.js';
+import { ledgerPathFor } from '../pipeline/ledger-path.js';
 import { DEFAULT_KEEP_RUNS, compactLedger, formatCompact } from '../ledger/tools/compact.js';
 import { FAILED_FORMATS, failedRows, parseFailedFormat, writeFailed } from '../ledger/tools/failed.js';
 import { formatMerge, mergeLedgers } from '../ledger/tools/merge.js';
@@ -111,9 +111,8 @@ function whole(argv: Record<string, unknown>, name: string, min: number): number
 }
 
 /**
- * The ledger a command reads: --ledger, or the one an import with --config F uses (its `ledger`
- * key, else the default ledger of a `dir` target). Remote targets' default ledgers depend on the
- * target's normalised id, which only the target knows: for those, name the ledger.
+ * The ledger a command reads: --ledger, or the one an import with --config F writes to (the
+ * config file read and checked by the import's own loader, so both agree on every key and path).
  */
 async function ledgerPath(argv: Record<string, unknown>): Promise<string> {
   const explicit = argv['ledger'];
@@ -122,17 +121,19 @@ async function ledgerPath(argv: Record<string, unknown>): Promise<string> {
   if (typeof explicit === 'string' && explicit.trim() !== '') return resolve(explicit);
   if (explicit !== undefined) throw new UsageError('--ledger expects a file');
   if (typeof config !== 'string' || config.trim() === '') throw new UsageError('which ledger? give --ledger FILE (or --config F, the import\'s config file)');
-  let settings: Record<string, unknown>;
-  try {
-    settings = (parseYaml(await readFile(config, 'utf8')) ?? {}) as Record<string, unknown>;
-  } catch (error) {
-    throw new UsageError(`--config ${config} cannot be read: ${(error as Error).message}`);
+  const settings = resolveSettings(new Map(), await readConfigFile(config));
+  const csv = settings.input.csv;
+  const csvPath = csv === undefined || csv === '-' ? undefined : resolve(csv);
+  const paths = new Set<string>();
+  for (const wanted of settings.targets) {
+    // Where the ledger goes depends on the option and the CSV, not on the target's identity, so
+    // the target is not built (that would read its credential files).
+    const path = ledgerPathFor({ target: { name: wanted.factory.name, id: wanted.factory.name }, given: wanted.values.run.ledger, csvPath });
+    if (path !== undefined) paths.add(path);
   }
-  const base = dirname(resolve(config));
-  if (typeof settings.ledger === 'string') return resolve(base, settings.ledger);
-  const target = settings.target ?? 'dir';
-  if (target === 'dir' && typeof settings.out === 'string') return defaultLedgerPath({ name: 'dir', id: `dir:${resolve(base, settings.out)}` });
-  throw new UsageError(`--config ${config} names no ledger the tools can find: add "ledger: FILE" to it, or give --ledger FILE`);
+  if (paths.size === 1) return [...paths][0]!;
+  if (paths.size === 0) throw new UsageError(`--config ${config} names no ledger and no CSV to put one beside: give --ledger FILE`);
+  throw new UsageError(`--config ${config} uses several ledgers (${[...paths].join(', ')}): give --ledger with the one to read`);
 }
 
 /** The reader went away (`ledger failed | head`): stop, as a command killed by SIGPIPE would. */
