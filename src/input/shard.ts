@@ -90,8 +90,10 @@ export function inShard(shard: Shard, canonicalUser: string): boolean {
 }
 
 /**
- * The default ledger of a shard: `people.ledger.jsonl` → `people.ledger.shard-3-of-8.jsonl`, so
- * shards sharing a volume never share (and never fight over the lock of) one ledger file.
+ * The ledger of a shard: `people.ledger.jsonl` → `people.ledger.shard-3-of-8.jsonl`, so shards
+ * sharing a volume never share (and never fight over the lock of) one ledger file. Meant for the
+ * ledger path whether given (`--ledger`, `ledger:` in a config every shard reads) or default:
+ * `parallel avatar-import --config job.yaml --shard {}/8` gives every shard the same config.
  */
 export function shardLedgerPath(path: string, shard: Shard): string {
   const extension = extname(path);

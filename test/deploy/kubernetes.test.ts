@@ -5,7 +5,9 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { parse, parseAllDocuments } from 'yaml';
 
-import { defaultLedgerPath } from '../../src/ledger/location.js';
+import { shardLedgerPath } from '../../src/input/shard.js';
+import { parseConfig } from '../../src/options/config-file.js';
+import { resolveSettings } from '../../src/options/settings.js';
 
 // The deployment example is code users copy: these tests read it the way Kubernetes and Docker
 // would and check the properties the README promises. Nothing here needs a cluster or a runtime.
@@ -84,6 +86,14 @@ describe('deploy/kubernetes: the Indexed Job example', () => {
     expect(pod.restartPolicy).toBe('Never');
   });
 
+  test('the settings file is one the import accepts: every key known, no secret in it', () => {
+    const file = parseConfig(configMap.data['job.yaml'], '/etc/avatar-import/job/job.yaml');
+    const settings = resolveSettings(new Map(), file);
+    expect(settings.targets.map((t) => t.factory.name)).toEqual(['matrix']);
+    expect(settings.targets[0]!.values.run.ledger).toBe('/data/state/people.ledger.jsonl');
+    expect(settings.input.csv).toBe('/etc/avatar-import/job/people.csv');
+  });
+
   test('the CSV and the settings come from a ConfigMap, mounted read-only', () => {
     expect(argAfter(container.args, '--config')).toBe('/etc/avatar-import/job/job.yaml');
     const csv = String(config.csv);
@@ -113,17 +123,15 @@ describe('deploy/kubernetes: the Indexed Job example', () => {
     expect(JSON.stringify(config)).not.toMatch(/REPLACE-WITH|syt_|"token"\s*:/);
   });
 
-  /** Where a pod's ledger goes: the target's default ledger under the pod's XDG_STATE_HOME. */
-  function ledgerOf(c: Manifest, shard?: { index: number; count: number }): string {
-    const env = Object.fromEntries((c.env ?? []).map((e: Manifest) => [e.name, e.value]));
-    expect(config.target).toBe('matrix');
-    return defaultLedgerPath({ name: 'matrix', id: `matrix:${String(config.homeserver)}` }, env, shard);
+  /** Where a pod's ledger goes: the config's ledger, with the shard in its name. */
+  function ledgerOf(shard?: { index: number; count: number }): string {
+    const ledger = String(config.ledger);
+    return shard ? shardLedgerPath(ledger, shard) : ledger;
   }
 
   test('ledgers live on one shared volume, each shard in its own file', () => {
     const n = job.spec.completions;
-    expect(config.ledger).toBeUndefined(); // an explicit ledger would be one file for every shard
-    const shardFiles = Array.from({ length: n }, (_, k) => ledgerOf(container, { index: k + 1, count: n }));
+    const shardFiles = Array.from({ length: n }, (_, k) => ledgerOf({ index: k + 1, count: n }));
     expect(new Set(shardFiles).size).toBe(n);
     const claims = new Set(shardFiles.map((file) => mountOf(pod, container, file).volume.persistentVolumeClaim.claimName));
     expect(claims.size).toBe(1);
@@ -140,12 +148,12 @@ describe('deploy/kubernetes: the Indexed Job example', () => {
     const match = /avatar-import ledger merge (\S+) (\S+)$/.exec(command);
     expect(match).not.toBeNull();
     const [, out, inputs] = match!;
-    expect(out).toBe(ledgerOf(container));
+    expect(out).toBe(ledgerOf());
     const n = job.spec.completions;
     const glob = new RegExp('^' + inputs!.replace(/[.]/g, '\\.').replace(/\*/g, '[^/]*') + '$');
-    for (let k = 1; k <= n; k++) expect(ledgerOf(container, { index: k, count: n })).toMatch(glob);
-    expect(ledgerOf(container, { index: 1, count: n + 1 })).not.toMatch(glob);
-    expect(ledgerOf(container)).not.toMatch(glob);
+    for (let k = 1; k <= n; k++) expect(ledgerOf({ index: k, count: n })).toMatch(glob);
+    expect(ledgerOf({ index: 1, count: n + 1 })).not.toMatch(glob);
+    expect(ledgerOf()).not.toMatch(glob);
     const volume = spec.volumes.find((v: Manifest) => v.name === mountOf(spec, c, out!).mount.name);
     expect(volume.persistentVolumeClaim.claimName).toBe(mountOf(pod, container, out!).volume.persistentVolumeClaim.claimName);
     // Kept out of the folder `kubectl apply -f deploy/kubernetes/` applies, so it cannot start early.
