@@ -1,11 +1,12 @@
-import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { open, opendir, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 
 // A ledger rewritten by compact or merge replaces the old one in one step: written to a temp file
 // in the same folder, fsynced, renamed over the target, and the folder fsynced so the rename
 // itself survives a power cut. A crash at any moment leaves the old file or the new one, never a
-// mix; a leftover temp file is named after the ledger and the process so it is recognisable.
+// mix. A temp file a killed rewrite left is named after the ledger, and removed by the next one:
+// callers hold the ledger's lock, so no other live process can be writing one for this ledger.
 
 const FLUSH_AT = 1 << 20;
 
@@ -21,7 +22,9 @@ export class AtomicFile {
     private readonly handle: FileHandle,
   ) {}
 
+  /** Call with the ledger's lock held. */
   static async create(path: string): Promise<AtomicFile> {
+    await removeLeftovers(path);
     const temp = join(dirname(path), `.${basename(path)}.${process.pid}-${randomUUID().slice(0, 8)}.tmp`);
     return new AtomicFile(path, temp, await open(temp, 'wx', 0o644));
   }
@@ -69,5 +72,16 @@ export class AtomicFile {
     this.pendingBytes = 0;
     for (let done = 0; done < buffer.length; ) done += (await this.handle.write(buffer, done, buffer.length - done)).bytesWritten;
     this.written += buffer.length;
+  }
+}
+
+/** Temp files of earlier rewrites of `path` that were killed before their rename. */
+async function removeLeftovers(path: string): Promise<void> {
+  const prefix = `.${basename(path)}.`;
+  // Streamed: the folder may be a big one (the CSV's, or the avatars').
+  for await (const entry of await opendir(dirname(path))) {
+    if (entry.name.startsWith(prefix) && /^\d+-[0-9a-f]{8}\.tmp$/.test(entry.name.slice(prefix.length))) {
+      await unlink(join(dirname(path), entry.name)).catch(() => undefined);
+    }
   }
 }

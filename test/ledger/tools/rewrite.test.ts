@@ -158,6 +158,16 @@ describe('ledger compact', () => {
       expect(text).not.toContain('"ts":"2026-\n');
     }));
 
+  test('a temp file left by a compaction that was killed is removed by the next one', () =>
+    withTempDir(async (dir) => {
+      const path = join(dir, 'l.jsonl');
+      await writeFile(path, jsonl(...nights()));
+      await writeFile(join(dir, '.l.jsonl.999999-0123abcd.tmp'), '{"type":"row"');
+      await writeFile(join(dir, 'other.jsonl'), '');
+      await compactLedger(path);
+      expect((await readdir(dir)).sort()).toEqual(['l.jsonl', 'other.jsonl']);
+    }));
+
   test('--keep-runs is checked', () =>
     withTempDir(async (dir) => {
       const path = join(dir, 'l.jsonl');
