@@ -211,6 +211,25 @@ describe('Dockerfile', () => {
     expect(runtime.lines.join('\n')).toMatch(/npm pkg delete scripts\.prepare|--ignore-scripts/);
   });
 
+  test('everything the built CLI imports is a production dependency, so --omit=dev is enough', async () => {
+    const pkg = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
+    const imported = new Set<string>();
+    const walk = async (dir: string): Promise<void> => {
+      for (const entry of await readdir(dir, { withFileTypes: true })) {
+        const path = join(dir, entry.name);
+        if (entry.isDirectory()) await walk(path);
+        else if (entry.name.endsWith('.js')) {
+          for (const [, spec] of (await readFile(path, 'utf8')).matchAll(/(?:from|import\()\s*'([^'.][^']*)'/g)) {
+            if (!spec!.startsWith('node:')) imported.add(spec!.startsWith('@') ? spec!.split('/').slice(0, 2).join('/') : spec!.split('/')[0]!);
+          }
+        }
+      }
+    };
+    await walk(join(ROOT, 'dist')); // npm test builds first
+    expect(imported.size).toBeGreaterThan(0);
+    for (const name of imported) expect({ name, production: name in pkg.dependencies }).toEqual({ name, production: true });
+  });
+
   test('it runs as a non-root user', () => {
     const users = stages.at(-1)!.lines.filter((l) => /^USER\s/i.test(l));
     expect(users.length).toBeGreaterThan(0);
