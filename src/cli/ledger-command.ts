@@ -5,7 +5,7 @@ import yargs from 'yargs';
 import { UsageError } from '../errors.js';
 import { readConfigFile } from '../options/config-file.js';
 import { resolveSettings } from '../options/settings.js';
-import { ledgerPathFor } from '../pipeline/ledger-path.js';
+import { ledgerFor } from '../pipeline/ledger-path.js';
 import { DEFAULT_KEEP_RUNS, compactLedger, formatCompact } from '../ledger/tools/compact.js';
 import { FAILED_FORMATS, failedRows, parseFailedFormat, writeFailed } from '../ledger/tools/failed.js';
 import { formatMerge, mergeLedgers } from '../ledger/tools/merge.js';
@@ -126,10 +126,11 @@ async function ledgerPath(argv: Record<string, unknown>): Promise<string> {
   const csvPath = csv === undefined || csv === '-' ? undefined : resolve(csv);
   const paths = new Set<string>();
   for (const wanted of settings.targets) {
-    // Where the ledger goes depends on the option and the CSV, not on the target's identity, so
-    // the target is not built (that would read its credential files).
-    const path = ledgerPathFor({ target: { name: wanted.factory.name, id: wanted.factory.name }, given: wanted.values.run.ledger, csvPath });
-    if (path !== undefined) paths.add(path);
+    // The target is not built (that would read its credential files), so its id is not known
+    // here: today the ledger depends on the option and the CSV only. When the default comes to
+    // follow the target's id (ledger/location.ts), this needs the id without the credentials.
+    const chosen = await ledgerFor({ target: { name: wanted.factory.name, id: `${wanted.factory.name}:` }, given: wanted.values.run.ledger, csvPath, env: process.env });
+    if (chosen !== undefined) paths.add(chosen.path);
   }
   if (paths.size === 1) return [...paths][0]!;
   if (paths.size === 0) throw new UsageError(`--config ${config} names no ledger and no CSV to put one beside: give --ledger FILE`);
