@@ -38,8 +38,9 @@ export class RunCensus {
     const census = this.of(line.run);
     if (line.type === 'run') {
       census.run = line;
-      const target = line.options.target;
-      if (typeof target === 'string') census.targets.add(target);
+      // A single-target run names `target`; a run of several lists `targets: [{ target }, …]`.
+      const named = [line.options.target, ...(Array.isArray(line.options.targets) ? line.options.targets.map((t: { target?: unknown }) => t?.target) : [])];
+      for (const target of named) if (typeof target === 'string') census.targets.add(target);
     } else if (line.type === 'end') {
       census.end = line;
     } else {

@@ -135,6 +135,15 @@ describe('ledger show', () => {
 });
 
 describe('ledger runs', () => {
+  test('a run of several targets is listed under each, even before it wrote a row', () =>
+    withTempDir(async (dir) => {
+      const path = join(dir, 'l.jsonl');
+      const several = { type: 'run', run: 'multi', version: '0.1.0', started: '2026-11-05T02:00:00.000Z', options: { targets: [{ target: TARGET }, { target: OTHER }] } };
+      await writeFile(path, jsonl(several));
+      expect((await listRuns(path))[0]).toMatchObject({ run: 'multi', targets: [OTHER, TARGET].sort(), unfinished: true });
+    }));
+
+
   test('newest first, with targets, counts and exit codes', () =>
     withHistory(async (path) => {
       const runs = await listRuns(path);
