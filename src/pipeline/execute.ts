@@ -195,6 +195,7 @@ export async function execute(plan: Plan, io: ExecuteIo): Promise<ExitCode> {
     const stops = [...fatal].map(([planned, error]) => ({ target: planned.target.id, ...error }));
     const summary = await reports.finish({
       exitCode, startedAt: tally.started, finishedAt: Date.now(), ledger: dryRun ? undefined : plan.targets[0]?.ledgerPath,
+      ...(dryRun ? {} : { ledgers: Object.fromEntries(plan.targets.flatMap((planned) => (planned.ledgerPath ? [[planned.target.id, planned.ledgerPath]] : []))) }),
       imagesRead: result.imagesRead, imageBytesRead: result.imageBytesRead, interrupted: result.interrupted,
       ...(stops[0] ? { fatal: stops[0] } : {}),
     }, [

@@ -11,6 +11,8 @@ export interface JsonSummaryContext {
   readonly startedAt: number;
   readonly finishedAt: number;
   readonly ledger: string | undefined;
+  /** Each target's ledger, when targets write to different ones. */
+  readonly ledgers?: Readonly<Record<string, string>>;
   readonly imagesRead?: number;
   readonly imageBytesRead?: number;
   /** The first target that was stopped (the text summary names every one). */
@@ -31,7 +33,7 @@ export interface JsonSummary {
   rowsPerSecond: number;
   status: { ok: number; skipped: number; failed: number; changedByUser: number };
   failures: { new: number; carriedOver: number; byCode: Record<string, number> };
-  targets: Record<string, Pick<JsonSummary, 'status' | 'failures'>>;
+  targets: Record<string, Pick<JsonSummary, 'status' | 'failures'> & { ledger?: string }>;
   imagesRead: number | null;
   imageBytesRead: number | null;
   ledger: string | null;
@@ -45,7 +47,10 @@ export function jsonSummary(counts: RunCounts, context: JsonSummaryContext): Jso
   const rows = total.ok + total.skipped + total.failed;
   const seconds = Math.max(0, (context.finishedAt - context.startedAt) / 1000);
   const targets: JsonSummary['targets'] = {};
-  for (const [target, c] of [...counts.targets].sort(([a], [b]) => a.localeCompare(b))) targets[target] = block(c);
+  for (const [target, c] of [...counts.targets].sort(([a], [b]) => a.localeCompare(b))) {
+    const ledger = context.ledgers?.[target];
+    targets[target] = { ...block(c), ...(ledger ? { ledger } : {}) };
+  }
   return {
     run: context.run,
     dryRun: context.dryRun,

@@ -174,7 +174,7 @@ describe('reports of a 30-row run', () => {
     expect(summary.ledger).toBe(ledger);
     expect(summary.failures.new).toBe(summary.status.failed);
     expect(summary.failures.carriedOver).toBe(0);
-    expect(summary.targets[`dir:${out}`].status).toEqual(summary.status);
+    expect(summary.targets[`dir:${out}`]).toEqual({ status: summary.status, failures: summary.failures, ledger });
 
     const rows = await sheetRows(sheet);
     expect(rows).toHaveLength(30);
@@ -261,11 +261,23 @@ describe('reports of a run to several targets', () => {
     expect(summary.targets[dirTarget!]).toMatchObject({ status: { ok: 2, failed: 1 }, failures: { byCode: { file_not_found: 1 } } });
     expect(summary.targets[matrixTarget!]).toMatchObject({ status: { ok: 1, failed: 2 }, failures: { byCode: { file_not_found: 1, user_not_found: 1 } } });
     expect(summary.status).toMatchObject({ ok: 3, failed: 3 });
+    expect(summary.targets[dirTarget!].ledger).toBe(summary.ledger);
 
     const records = parse(await readFile(report), { bom: true }) as string[][];
     expect(records[0]).toEqual(['username', 'name', 'photo', 'row', 'target', 'status', 'code', 'message', 'hint']);
     expect(records.slice(1).map((r) => [r[0], r[4]!.split(':')[0], r[6]]).sort()).toEqual([
       ['bo', 'dir', 'file_not_found'], ['bo', 'matrix', 'file_not_found'], ['cy', 'matrix', 'user_not_found'],
+    ]);
+    // Afterwards, through the CLI: the ledger (both targets share it here) makes the same cards
+    // again, every avatar made again with its own target's settings and identical to what was sent.
+    expect(summary.targets[matrixTarget!].ledger).toBe(summary.targets[dirTarget!].ledger);
+    const again = join(dir, 'again.html');
+    const preview = await runCli(['ledger', 'preview', '--ledger', summary.targets[dirTarget!].ledger, '--run', summary.run, '--preview', again], { cwd: dir });
+    expect(preview.stderr).toBe('');
+    expect(preview.code).toBe(0);
+    expect(preview.stdout).toContain(`6 rows of run ${summary.run}; 3 avatars made again identical to what was sent, 0 rows without pictures`);
+    expect((await sheetRows(again)).map((row) => `${row.u} ${row.t.split(':')[0]} ${row.s}`).sort()).toEqual([
+      '@ana:example.org matrix ok', '@bo:example.org matrix failed', '@cy:example.org matrix failed', 'ana dir ok', 'bo dir failed', 'cy dir ok',
     ]);
     // One card per row and target.
     expect((await sheetRows(sheet)).map((row) => `${row.u} ${row.t.split(':')[0]} ${row.s}`).sort()).toEqual([

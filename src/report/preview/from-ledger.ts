@@ -46,7 +46,7 @@ export async function previewFromLedger(options: LedgerPreviewOptions): Promise<
   let runLine: RunLine | undefined;
   let sheet: ContactSheet | undefined;
   let fields: FieldsByRow | undefined;
-  let normaliseOptions: NormaliseOptions | undefined;
+  let settingsFor: (target: string) => NormaliseOptions | undefined = () => undefined;
   let rows = 0;
   let identical = 0;
   let unavailable = 0;
@@ -62,7 +62,7 @@ export async function previewFromLedger(options: LedgerPreviewOptions): Promise<
           continue;
         }
         runLine = line;
-        normaliseOptions = settingsOf(line);
+        settingsFor = settingsOf(line);
         fields = await FieldsByRow.open(line);
         sheet = await ContactSheet.open({
           file: options.file,
@@ -82,7 +82,7 @@ export async function previewFromLedger(options: LedgerPreviewOptions): Promise<
       // Bounded: at most 2 × jobs rows being made again at once.
       while (pending.size >= 2 * options.jobs) await Promise.race(pending);
       const task = limit(async () => {
-        const made = await remake(line, normaliseOptions);
+        const made = await remake(line, settingsFor(line.target));
         if (made.identical) identical++;
         if (made.unavailable) unavailable++;
         await target.row({ line, ...(rowFields ? { fields: rowFields } : {}), ...made.pictures }, made.note);
@@ -100,9 +100,21 @@ export async function previewFromLedger(options: LedgerPreviewOptions): Promise<
   return { rows, identical, unavailable };
 }
 
-function settingsOf(line: RunLine): NormaliseOptions | undefined {
-  const value = line.options['normalise'];
-  return typeof value === 'object' && value !== null && typeof (value as { size?: unknown }).size === 'number' ? (value as NormaliseOptions) : undefined;
+/** Each target's image settings from the run line: `targets: [{target, normalise}]`, or the
+ * single-target `normalise` of first-wave ledgers. */
+function settingsOf(line: RunLine): (target: string) => NormaliseOptions | undefined {
+  const valid = (value: unknown): NormaliseOptions | undefined =>
+    typeof value === 'object' && value !== null && typeof (value as { size?: unknown }).size === 'number' ? (value as NormaliseOptions) : undefined;
+  const byTarget = new Map<string, NormaliseOptions>();
+  const targets = line.options['targets'];
+  if (Array.isArray(targets)) {
+    for (const entry of targets as { target?: unknown; normalise?: unknown }[]) {
+      const settings = valid(entry?.normalise);
+      if (typeof entry?.target === 'string' && settings) byTarget.set(entry.target, settings);
+    }
+  }
+  const single = valid(line.options['normalise']);
+  return (target) => byTarget.get(target) ?? single;
 }
 
 interface Remade {
