@@ -3,16 +3,16 @@
 // own view of each user (what it holds, how many times the avatar was written), read from the
 // server's state, never through avatar-import's own code.
 //
-// The servers are the contract-faithful fakes in test/servers/ (imported from there until the
-// shared testkit/ of issue 9 exists).
+// The servers are the contract-faithful fakes of testkit/servers/; the Authgear fake still lives in
+// test/servers/ until it moves there too (issue 17 reshapes it).
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { DirTarget } from '../../src/targets/dir/dir.js';
 import { FakeAuthgear } from '../../test/servers/authgear.js';
-import { FakeSynapse } from '../../test/servers/synapse.js';
-import { FakeZulip } from '../../test/servers/zulip.js';
+import { FakeSynapse } from '../../testkit/servers/synapse.js';
+import { FakeZulip } from '../../testkit/servers/zulip.js';
 
 export type TargetName = 'dir' | 'matrix' | 'zulip' | 'authgear';
 export const TARGETS: readonly TargetName[] = ['dir', 'matrix', 'zulip', 'authgear'];
