@@ -1,12 +1,13 @@
 // The kill soak (issue 11): runs killed with SIGKILL at seeded random moments (during start-up, or
-// after a random number of rows), again and again, then one run left to finish. Afterwards every
-// row must be done, the target must hold what the ledger says, nothing may have been applied twice
-// except rows caught in flight by a kill, and no temp or lock file may be left.
+// after a random number of rows), again and again, then one run left to finish. Halfway, everyone
+// gets a new HR photo, so later kills also land between a replacing write and its ledger line.
+// Afterwards every row must be done, the target must hold what the ledger says, nothing may have
+// been applied twice except rows caught in flight by a kill, and no temp or lock file may be left.
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { mulberry32 } from './fault-proxy.js';
-import { finished, judge, latestByUser, readLines, startCli, strayFiles, type Line, type Verdict } from './soak.js';
-import { startRig, type Rig, type TargetName } from './soak-rigs.js';
+import { finished, judge, readLines, startCli, strayFiles, type Line, type Verdict } from './soak.js';
+import { photos, startRig, type Rig, type TargetName } from './soak-rigs.js';
 
 export interface KillSoakOptions {
   readonly targets: readonly TargetName[];
@@ -73,10 +74,16 @@ export async function soakKill(options: KillSoakOptions): Promise<KillSoakResult
     const rig = await startRig(name, join(options.dir, name), options.rows);
     try {
       const inFlight = new Map<string, number>();
+      let firstPhase: Map<string, number | undefined> | undefined;
       let kills = 0;
       let completedRuns = 0;
       let guard = 0;
       while (kills < options.kills && guard++ < options.kills * 4) {
+        if (!firstPhase && kills >= Math.floor(options.kills / 2)) {
+          firstPhase = new Map(rig.users.map((u) => [u, rig.writes(u)]));
+          await photos(rig.dir, rig.users.length, 1);
+          options.log?.(`${name}: new photos for everyone`);
+        }
         const before = await readLines(rig.ledger);
         const writesBefore = new Map(rig.users.map((u) => [u, rig.writes(u)]));
         // One kill in five during start-up or the first rows' work, the rest after 1-12 rows.
@@ -109,7 +116,7 @@ export async function soakKill(options: KillSoakOptions): Promise<KillSoakResult
         kills,
         completedRuns,
         lost: verdict.lost.length,
-        appliedTwice: appliedTwice(rig, lines, inFlight),
+        appliedTwice: appliedTwice(rig, lines, inFlight, firstPhase),
         inFlightAtKills: [...inFlight.values()].reduce((a, b) => a + b, 0),
         disagreements: verdict.disagreements.length,
         changedByUser: verdict.changedByUser.length,
@@ -124,17 +131,29 @@ export async function soakKill(options: KillSoakOptions): Promise<KillSoakResult
   return results;
 }
 
-/** Writes no kill explains: beyond the first per user, minus those a kill caught in flight. A
- * folder keeps no record of writes, so there only recorded re-applications (ok lines) count. */
-function appliedTwice(rig: Rig, lines: readonly Line[], inFlight: Map<string, number>): number {
+/** Writes no kill explains: beyond one per photo the user had, minus those a kill caught in
+ * flight. A folder keeps no record of writes, so there only recorded re-applications count (ok
+ * lines beyond one per distinct output). */
+function appliedTwice(rig: Rig, lines: readonly Line[], inFlight: Map<string, number>, firstPhase: Map<string, number | undefined> | undefined): number {
   let extra = 0;
-  const oks = new Map<string, number>();
-  for (const line of lines) if (line.type === 'row' && line.status === 'ok' && line.user) oks.set(line.user, (oks.get(line.user) ?? 0) + 1);
-  for (const user of rig.users) {
-    const writes = rig.writes(user) ?? oks.get(user) ?? 0;
-    const allowed = 1 + (rig.writes(user) === undefined ? 0 : (inFlight.get(user) ?? 0));
-    extra += Math.max(0, writes - allowed);
+  const outputs = new Map<string, { oks: number; distinct: Set<string> }>();
+  for (const line of lines) {
+    if (line.type !== 'row' || line.status !== 'ok' || !line.user) continue;
+    const entry = outputs.get(line.user) ?? { oks: 0, distinct: new Set<string>() };
+    entry.oks++;
+    entry.distinct.add(String((line as { outputSha256?: string }).outputSha256));
+    outputs.set(line.user, entry);
   }
-  void latestByUser;
+  for (const user of rig.users) {
+    const writes = rig.writes(user);
+    if (writes === undefined) {
+      const entry = outputs.get(user);
+      extra += entry ? entry.oks - entry.distinct.size : 0;
+      continue;
+    }
+    const before = firstPhase?.get(user) ?? writes;
+    const phases = (before > 0 ? 1 : 0) + (writes > before ? 1 : 0);
+    extra += Math.max(0, writes - phases - (inFlight.get(user) ?? 0));
+  }
   return extra;
 }

@@ -38,12 +38,12 @@ export interface Rig {
   close(): Promise<void>;
 }
 
-/** Small distinct photos (fast to normalise), written once per rig. */
-async function photos(dir: string, count: number): Promise<void> {
+/** Small distinct photos (fast to normalise); another `variant` is everyone's new HR photo. */
+export async function photos(dir: string, count: number, variant = 0): Promise<void> {
   await mkdir(join(dir, 'photos'), { recursive: true });
   for (let i = 0; i < count; i++) {
-    const jpeg = await sharp({ create: { width: 128, height: 128, channels: 3, background: { r: (i * 37) & 255, g: (i * 91) & 255, b: (i * 53) & 255 } } })
-      .composite([{ input: { create: { width: 32, height: 32, channels: 3, background: { r: (i >> 8) & 255, g: i & 255, b: 7 } } }, left: (i % 96), top: 40 }])
+    const jpeg = await sharp({ create: { width: 128, height: 128, channels: 3, background: { r: (i * 37) & 255, g: (i * 91) & 255, b: (i * 53 + variant * 101) & 255 } } })
+      .composite([{ input: { create: { width: 32, height: 32, channels: 3, background: { r: (i >> 8) & 255, g: i & 255, b: 7 + variant * 60 } } }, left: (i % 96), top: 40 + variant * 20 }])
       .jpeg({ quality: 80 })
       .toBuffer();
     await writeFile(join(dir, 'photos', `p${i}.jpg`), jpeg);

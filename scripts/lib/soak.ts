@@ -7,7 +7,9 @@ import { fileURLToPath } from 'node:url';
 import { comparableRemote, type Rig } from './soak-rigs.js';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-export const BIN = join(ROOT, 'dist/cli/bin.js');
+// SOAK_BIN: a copy of dist/ (at the repository's root, e.g. dist-soak/) so that a build during a
+// long soak cannot swap files under the runs.
+export const BIN = join(ROOT, process.env.SOAK_BIN ?? 'dist', 'cli/bin.js');
 
 export interface Line {
   type: string;

@@ -2,6 +2,7 @@
 // "USER_ID"), so every lookup by name — --id-column, --image-column, detection and
 // --user-template placeholders — goes through findColumn and means the same thing everywhere.
 
+import { capText } from '../capped-text.js';
 import { UsageError } from '../errors.js';
 
 /** Detected id headers, best first: an explicit user id beats a login name beats an e-mail. */
@@ -33,9 +34,15 @@ export function findColumn(headers: readonly string[], name: string): string | u
 }
 
 /** Headers as users should read them in a message: quoted, so empty or spaced names stay visible. */
+/** Headers as a message lists them: a header line that is really data (a huge field, a file in
+ * another encoding) must not turn one message into megabytes. */
 export function listHeaders(headers: readonly string[]): string {
-  return headers.length === 0 ? '(none)' : headers.map((header) => JSON.stringify(header)).join(', ');
+  if (headers.length === 0) return '(none)';
+  const shown = headers.slice(0, MAX_LISTED).map((header) => JSON.stringify(capText(header, 80))).join(', ');
+  return headers.length > MAX_LISTED ? `${shown} … and ${headers.length - MAX_LISTED} more` : shown;
 }
+
+const MAX_LISTED = 40;
 
 export function pickColumns(
   headers: string[],

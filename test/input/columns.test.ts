@@ -46,3 +46,21 @@ describe('choosing the id and image columns', () => {
     expect(() => pickColumns(['id', 'photo'], { idColumn: 'photo', imageColumn: 'photo' })).toThrow(/both "photo"/);
   });
 });
+
+describe('a header line that is really data', () => {
+  test('is quoted in the message in part: a huge field or thousands of columns stay a short message', () => {
+    const huge = 'x'.repeat(3_000_000);
+    const many = Array.from({ length: 5_000 }, (_, i) => `c${i}`);
+    for (const headers of [[huge, 'name', 'photo'], many]) {
+      let message = '';
+      try {
+        pickColumns(headers, {});
+      } catch (error) {
+        expect(error).toBeInstanceOf(UsageError);
+        message = (error as Error).message;
+      }
+      expect(message).toMatch(/no id column found/);
+      expect(message.length).toBeLessThan(8_000);
+    }
+  });
+});
