@@ -14,6 +14,8 @@ export interface KillSoakOptions {
   readonly rows: number;
   readonly kills: number;
   readonly seed: number;
+  /** See Rig.answerAfter (default 40 ms). */
+  readonly answerAfterMs?: number;
   readonly dir: string;
   readonly log?: (line: string) => void;
 }
@@ -72,6 +74,9 @@ export async function soakKill(options: KillSoakOptions): Promise<KillSoakResult
   for (const [t, name] of options.targets.entries()) {
     const random = mulberry32(options.seed + t);
     const rig = await startRig(name, join(options.dir, name), options.rows);
+    // Answers held a little after the work is done, as a real server's are by its network and
+    // its own bookkeeping: without it a kill almost never lands between a write and its answer.
+    rig.answerAfter(options.answerAfterMs ?? 40);
     try {
       const inFlight = new Map<string, number>();
       let firstPhase: Map<string, number | undefined> | undefined;

@@ -35,6 +35,9 @@ export interface Rig {
   current(user: string): Promise<string | undefined>;
   /** Avatar writes the server saw for the user; undefined when it keeps no such record (dir). */
   writes(user: string): number | undefined;
+  /** Hold every answer this long after the server did the work (no-op for dir): the moment a
+   * kill must hit for a write to be applied but not recorded. */
+  answerAfter(ms: number): void;
   close(): Promise<void>;
 }
 
@@ -77,6 +80,7 @@ export async function startRig(name: TargetName, dir: string, count: number): Pr
           return bytes && createHash('sha256').update(bytes).digest('hex');
         },
         writes: () => undefined,
+        answerAfter: () => undefined,
         close: async () => undefined,
       };
     }
@@ -89,6 +93,7 @@ export async function startRig(name: TargetName, dir: string, count: number): Pr
         args: (url = synapse.url) => [csv, '--target', 'matrix', '--homeserver', url, '--ledger', ledger, ...COMMON],
         current: async (user) => synapse.avatarOf(user) ?? undefined,
         writes: (user) => synapse.avatarWrites.filter((w) => w.user === user).length,
+        answerAfter: (ms) => synapse.setFaults({ latencyMs: ms }),
         close: () => synapse.close(),
       };
     }
@@ -114,6 +119,7 @@ export async function startRig(name: TargetName, dir: string, count: number): Pr
           const id = zulip.byEmail(user)!.userId;
           return zulip.uploads.filter((u) => u.userId === id).length;
         },
+        answerAfter: (ms) => zulip.setFaults({ latencyMs: ms }),
         close: () => zulip.close(),
       };
     }
@@ -130,6 +136,7 @@ export async function startRig(name: TargetName, dir: string, count: number): Pr
         args: (url = authgear.url) => [csv, '--target', 'authgear', '--endpoint', url, '--project-id', authgear.projectId, '--admin-key-file', keyFile, '--ledger', ledger, ...COMMON],
         current: async (user) => withoutHost(authgear.readAttributes(ids.get(user)!).picture as string | undefined),
         writes: (user) => authgear.updates.filter((u) => u.userID === ids.get(user)).length,
+        answerAfter: (ms) => authgear.setFaults({ latencyMs: ms }),
         close: () => authgear.close(),
       };
     }

@@ -9,9 +9,10 @@
 //   - 'fatal': every waiting and future call fails with it, in-flight requests are aborted;
 //   - 'row' and anything unclassified: handed back untouched.
 // Every attempt has a deadline learnt from the server's answers (net/deadline.ts, at most
-// --request-timeout): past it the attempt is aborted and counts as 'unknown' (a read is simply
-// re-sent, a write is handed back to be read back), so a hung request holds its slot for a bounded
-// time, not for as long as the server keeps the connection open.
+// --request-timeout): past it a call that is safe to re-send is aborted and re-sent, so a hung
+// request holds its slot for a bounded time, not for as long as the server keeps the connection
+// open. A write that may not be re-sent gives its slot back at that deadline but runs on to
+// --request-timeout; then it counts as 'unknown' and is handed back to be read back.
 // Calls in flight follow AIMD: halved on congestion (429/5xx/timeouts), +1 after a window of
 // successes, and never below two: with one slot, one slow call would stop every row behind it.
 import { setMaxListeners } from 'node:events';
@@ -71,6 +72,8 @@ export interface PacerStats {
   readonly decreases: number;
   /** Attempts abandoned at their deadline. */
   readonly timeouts: number;
+  /** Writes that ran past their learnt deadline and gave their slot back while still running. */
+  readonly slowReleased: number;
   readonly maxInFlightSeen: number;
 }
 
@@ -94,7 +97,7 @@ export class Pacer {
    * burst of failures costs one halving, not one per failed call. */
   #generation = 0;
   #streak = 0;
-  #stats = { attempts: 0, retries: 0, rateLimited: 0, decreases: 0, timeouts: 0, maxInFlightSeen: 0 };
+  #stats = { attempts: 0, retries: 0, rateLimited: 0, decreases: 0, timeouts: 0, slowReleased: 0, maxInFlightSeen: 0 };
 
   constructor(options: PacerOptions) {
     if (!(options.concurrency >= 1)) throw new RangeError(`pacer ${options.name}: concurrency must be >= 1`);
@@ -183,14 +186,26 @@ export class Pacer {
 
   async #attempt<T>(fn: (signal: AbortSignal) => Promise<T>, options: CallOptions): Promise<{ ok: true; value: T } | { ok: false; error: unknown; generation: number }> {
     await this.#acquire();
+    let holding = true;
+    const release = (): void => {
+      if (!holding) return;
+      holding = false;
+      this.#release();
+    };
     try {
       await this.#awaitTurn();
       const generation = this.#generation;
       this.#stats.attempts++;
       const kind = options.kind ?? '';
-      const timeoutMs = this.#deadlines.timeoutFor(kind);
+      const deadline = this.#deadlines.timeoutFor(kind);
+      // Anything safe to send again is abandoned at its learnt deadline. A write that may not be
+      // re-sent runs on to --request-timeout: abandoning it early would read the state back
+      // before a slow server (Synapse's avatar PUT before 1.150) applied it, and write twice.
+      // Past its deadline it stops holding a slot, so it slows only its own row.
+      const idempotent = options.idempotent ?? true;
+      const timeoutMs = idempotent ? deadline : this.#deadlines.ceilingMs;
       const started = this.#options.clock.now();
-      const settled = await this.#withDeadline(fn, timeoutMs);
+      const settled = await this.#withDeadline(fn, timeoutMs, idempotent ? undefined : { afterMs: deadline, release });
       if ('timedOut' in settled) {
         this.#stats.timeouts++;
         this.#deadlines.timedOut(kind);
@@ -207,15 +222,20 @@ export class Pacer {
       if (settled.error instanceof AvatarError && settled.error.kind === 'fatal') this.stop(settled.error);
       return { ok: false, error: settled.error, generation };
     } finally {
-      this.#release();
+      release();
     }
   }
 
   /**
    * Runs one attempt against its deadline. At the deadline the attempt's signal is aborted (got
    * drops the request) and the slot is given back at once, whether or not `fn` heeds the signal.
+   * `slow`: a softer deadline before that, where the call only gives its slot back.
    */
-  async #withDeadline<T>(fn: (signal: AbortSignal) => Promise<T>, timeoutMs: number): Promise<{ ok: true; value: T } | { ok: false; error: unknown } | { timedOut: true }> {
+  async #withDeadline<T>(
+    fn: (signal: AbortSignal) => Promise<T>,
+    timeoutMs: number,
+    slow?: { readonly afterMs: number; release(): void },
+  ): Promise<{ ok: true; value: T } | { ok: false; error: unknown } | { timedOut: true }> {
     const attempt = new AbortController();
     const timer = new AbortController();
     const onStop = (): void => attempt.abort(this.signal.reason);
@@ -227,6 +247,12 @@ export class Pacer {
           timedOut = true;
           resolve({ timedOut: true });
         }, () => undefined);
+        if (slow && slow.afterMs < timeoutMs) {
+          this.#options.clock.deadline(slow.afterMs, timer.signal).then(() => {
+            this.#stats.slowReleased++;
+            slow.release();
+          }, () => undefined);
+        }
         let work: Promise<T>;
         try {
           work = fn(attempt.signal);

@@ -208,25 +208,26 @@ describe('pacer: a request that gets no answer (issue 11, defect 3)', () => {
     expect(p.stats.attempts).toBe(1);
   });
 
+  // retries: 0, so that a read given up at its deadline ends the call right there.
   test('once the server has answered a few times, the deadline follows its latency, not the ceiling', async () => {
     const clock = new FakeClock();
-    const p = pacer(clock, { requestTimeoutMs: 90_000 });
+    const p = pacer(clock, { requestTimeoutMs: 90_000, retries: 0 });
     for (let i = 0; i < 8; i++) await clock.run(p.call(answering(clock, 100), { kind: 'GET' }));
     const started = clock.now();
-    await expect(clock.run(p.call(hanging([]), { kind: 'GET', idempotent: false }))).rejects.toMatchObject({ code: 'timeout' });
+    await expect(clock.run(p.call(hanging([]), { kind: 'GET' }))).rejects.toMatchObject({ code: 'retries_exhausted', message: expect.stringContaining('no answer within 2.0 s') });
     expect(clock.now() - started).toBe(2_000); // the floor: 100 ms answers are far below it
     // Another kind of call has shown nothing yet: it still gets the ceiling.
     const upload = clock.now();
-    await expect(clock.run(p.call(hanging([]), { kind: 'POST', idempotent: false }))).rejects.toMatchObject({ code: 'timeout' });
+    await expect(clock.run(p.call(hanging([]), { kind: 'POST' }))).rejects.toMatchObject({ code: 'retries_exhausted' });
     expect(clock.now() - upload).toBe(90_000);
   });
 
   test('a slow server is followed: the deadline grows with the latency it shows', async () => {
     const clock = new FakeClock();
-    const p = pacer(clock, { requestTimeoutMs: 90_000 });
+    const p = pacer(clock, { requestTimeoutMs: 90_000, retries: 0 });
     for (let i = 0; i < 8; i++) await clock.run(p.call(answering(clock, i % 2 === 0 ? 1_000 : 3_000), { kind: 'PUT' }));
     const started = clock.now();
-    await expect(clock.run(p.call(hanging([]), { kind: 'PUT', idempotent: false }))).rejects.toMatchObject({ code: 'timeout' });
+    await expect(clock.run(p.call(hanging([]), { kind: 'PUT' }))).rejects.toMatchObject({ code: 'retries_exhausted' });
     const deadline = clock.now() - started;
     expect(deadline).toBeGreaterThan(3_000 * 2);
     expect(deadline).toBeLessThan(90_000);
@@ -234,18 +235,38 @@ describe('pacer: a request that gets no answer (issue 11, defect 3)', () => {
 
   test('each time out doubles the next deadline of that kind, until an answer comes back', async () => {
     const clock = new FakeClock();
-    const p = pacer(clock, { requestTimeoutMs: 60_000 });
+    const p = pacer(clock, { requestTimeoutMs: 60_000, retries: 0 });
     for (let i = 0; i < 8; i++) await clock.run(p.call(answering(clock, 10), { kind: 'GET' }));
     const deadlines: number[] = [];
     for (let i = 0; i < 3; i++) {
       const started = clock.now();
-      await clock.run(p.call(hanging([]), { kind: 'GET', idempotent: false })).catch(() => undefined);
+      await clock.run(p.call(hanging([]), { kind: 'GET' })).catch(() => undefined);
       deadlines.push(clock.now() - started);
     }
     await clock.run(p.call(answering(clock, 10), { kind: 'GET' }));
     const started = clock.now();
-    await clock.run(p.call(hanging([]), { kind: 'GET', idempotent: false })).catch(() => undefined);
+    await clock.run(p.call(hanging([]), { kind: 'GET' })).catch(() => undefined);
     expect([...deadlines, clock.now() - started]).toEqual([2_000, 4_000, 8_000, 2_000]);
+  });
+
+  test('a write that may not be re-sent runs on to --request-timeout, but past its learnt deadline it gives its slot back', async () => {
+    const clock = new FakeClock();
+    const p = pacer(clock, { concurrency: 1, requestTimeoutMs: 60_000 });
+    for (let i = 0; i < 8; i++) await clock.run(p.call(answering(clock, 10), { kind: 'PUT' }));
+    const signals: AbortSignal[] = [];
+    const start = clock.now();
+    const write = p.call(hanging(signals), { kind: 'PUT', idempotent: false }).catch((e: unknown) => e);
+    const starts: number[] = [];
+    const next = p.call(async () => starts.push(clock.now() - start));
+    await clock.advance(2_000);
+    await next;
+    // The only slot was free again at the write's learnt deadline; the write itself went on.
+    expect(starts).toEqual([2_000]);
+    expect(signals[0]!.aborted).toBe(false);
+    expect(p.stats.slowReleased).toBe(1);
+    await clock.advance(58_000);
+    await expect(write).resolves.toMatchObject({ kind: 'unknown', code: 'timeout', message: expect.stringContaining('no answer within 60.0 s') });
+    expect(signals[0]!.aborted).toBe(true);
   });
 
   test('does not stall the others: after sustained failures two calls are still in flight, so the next row passes a hung one', async () => {
@@ -266,9 +287,9 @@ describe('pacer: a request that gets no answer (issue 11, defect 3)', () => {
     const p = pacer(clock, { concurrency: 1, retries: 0, requestTimeoutMs: 5_000 });
     let answer: (value: string) => void = () => undefined;
     const deaf = () => new Promise<string>((resolve) => (answer = resolve)); // ignores its signal
-    const first = p.call(deaf, { idempotent: false }).catch((e: unknown) => e);
+    const first = p.call(deaf).catch((e: unknown) => e);
     await clock.advance(5_000);
-    await expect(first).resolves.toMatchObject({ code: 'timeout' });
+    await expect(first).resolves.toMatchObject({ code: 'retries_exhausted' });
     await expect(clock.run(p.call(async () => 'second'))).resolves.toBe('second');
     answer('too late');
     expect(p.stats.inFlight).toBe(0);
