@@ -6,6 +6,7 @@
 //   - an avatar a user already had before the tool came is visible as `current`;
 //   - refusals carry the documented codes (an avatar over the announced size: upload_rejected);
 //     refused credentials stop the run at open().
+//   - what `features` declares is what the target does (bulk lookups cost a handful of requests).
 // A new target passes this file before it is registered.
 import { AvatarError, FatalError } from '../../../src/errors.js';
 import type { Applied, Avatar, Prior, Target } from '../../../src/targets/target.js';
@@ -107,6 +108,18 @@ describe.each(harnesses)('target contract: $name', (harness) => {
     const [one, other] = await Promise.all([target.resolve(a, undefined), target.resolve(b, undefined)]);
     expect(other.id).toBe(one.id);
     expect(other.current).toBe(one.current);
+  });
+
+  test('a target that says it finds users in bulk or in batches looks 40 users up in a handful of requests', async () => {
+    const users = await world.addUsers(40);
+    const target = fresh();
+    const { bulkDiscovery, batchesLookups } = target.features;
+    expect(bulkDiscovery || batchesLookups === true).toBe(harness.bulk);
+    await opened(target);
+    const before = world.requests();
+    const accounts = await Promise.all(users.map((user) => target.resolve(user, undefined)));
+    expect(accounts.map((a) => a.user)).toEqual(users);
+    if (harness.bulk) expect(world.requests() - before).toBeLessThanOrEqual(5);
   });
 
   const refusing = harness.refuses ? test : test.skip; // dir: any name is a file, nobody is deactivated, no credentials

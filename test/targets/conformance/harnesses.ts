@@ -43,6 +43,11 @@ export interface World {
   refusedTarget?(): Promise<Target>;
   /** What the user does in the app or the portal: picks another picture of their own. */
   userSetsAvatar(user: string): Promise<void>;
+  /** Adds `count` active users with the server's default avatar (before `target()` is built);
+   * returns them as the CSV would name them. */
+  addUsers(count: number): Promise<string[]>;
+  /** HTTP requests the server has answered so far (a folder: none). */
+  requests(): number;
   /** Whether the target can tell the server's default avatar from one the user chose
    * (`current` undefined for the first). Zulip cannot: its admin view carries avatar_version for
    * every user and no avatar_source (contract notes §9), so `current` is always the version. */
@@ -55,6 +60,9 @@ export interface Harness {
   /** Whether the target has users it refuses (unknown, deactivated, invalid ids) and
    * credentials a server can refuse: a folder has neither. */
   readonly refuses: boolean;
+  /** Whether the target, as the harness builds it, finds users in bulk or in batches
+   * (`features.bulkDiscovery` or `features.batchesLookups`). */
+  readonly bulk: boolean;
   start(): Promise<World>;
 }
 
@@ -69,6 +77,7 @@ export async function avatar(seed: number): Promise<Avatar> {
 
 const dir: Harness = {
   name: 'dir',
+  bulk: false,
   refuses: false,
   async start() {
     const out = await mkdtemp(join(tmpdir(), 'conformance-dir-'));
@@ -82,6 +91,8 @@ const dir: Harness = {
       async userSetsAvatar(user) {
         await writeFile(make().pathFor(user), (await avatar(91)).jpeg);
       },
+      addUsers: async (count) => Array.from({ length: count }, (_, i) => `user${i}@corp.example`),
+      requests: () => 0,
       tellsDefaultAvatar: true,
       async close() {},
     };
@@ -90,6 +101,7 @@ const dir: Harness = {
 
 const matrix: Harness = {
   name: 'matrix',
+  bulk: true,
   refuses: true,
   async start() {
     const synapse = await FakeSynapse.start();
@@ -115,6 +127,8 @@ const matrix: Harness = {
         });
         if (put.status !== 200) throw new Error(`the user could not set their avatar: HTTP ${put.status}`);
       },
+      addUsers: async (count) => Array.from({ length: count }, (_, i) => synapse.addUser(`user${i}`)),
+      requests: () => synapse.server.requests.length,
       tellsDefaultAvatar: true,
       close: () => synapse.close(),
     };
@@ -123,6 +137,7 @@ const matrix: Harness = {
 
 const zulip: Harness = {
   name: 'zulip',
+  bulk: true,
   refuses: true,
   async start() {
     const server = await FakeZulip.start();
@@ -144,6 +159,14 @@ const zulip: Harness = {
       async userSetsAvatar(user) {
         server.userChangesAvatar(user);
       },
+      async addUsers(count) {
+        return Array.from({ length: count }, (_, i) => {
+          const user = server.addUser(`user${i}@corp.example`);
+          keys.set(user.email, { email: user.email, key: user.apiKey, from: 'test' });
+          return user.email;
+        });
+      },
+      requests: () => server.server.requests.length,
       tellsDefaultAvatar: false,
       close: () => server.close(),
     };
@@ -152,6 +175,7 @@ const zulip: Harness = {
 
 const authgear: Harness = {
   name: 'authgear',
+  bulk: true,
   refuses: true,
   async start() {
     const server = await FakeAuthgear.start();
@@ -180,6 +204,13 @@ const authgear: Harness = {
         // What the portal or the user's settings page does: another picture URL, nothing else.
         server.setAttribute(ids.get(user.toLowerCase())!, 'picture', 'https://photos.example/chosen-later.jpg');
       },
+      async addUsers(count) {
+        return Array.from({ length: count }, (_, i) => {
+          server.addUser({ email: `user${i}@acme.example` });
+          return `user${i}@acme.example`;
+        });
+      },
+      requests: () => server.server.requests.length,
       tellsDefaultAvatar: true,
       close: () => server.close(),
     };
