@@ -14,11 +14,6 @@ export interface LedgerOwner {
   readonly id: string;
 }
 
-export interface Shard {
-  readonly index: number;
-  readonly count: number;
-}
-
 /** `$XDG_STATE_HOME/avatar-import`, or `~/.local/state/avatar-import` when unset or not absolute
  * (the XDG base directory spec says relative values are to be ignored). */
 export function stateDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -30,16 +25,15 @@ export function stateDir(env: NodeJS.ProcessEnv = process.env): string {
 /**
  * The default ledger of a target: inside the output folder for `dir` (state travels with the
  * avatars), in the state folder under a name derived from the target id for a remote target
- * (`matrix-matrix.example.org.jsonl`). A shard gets a file of its own, so shards sharing a volume
- * never share a ledger.
+ * (`matrix-matrix.example.org.jsonl`). A shard's file name gets its own suffix on top of this one
+ * (input/shard.ts shardLedgerPath), given or default.
  */
-export function defaultLedgerPath(owner: LedgerOwner, env: NodeJS.ProcessEnv = process.env, shard?: Shard): string {
-  const suffix = shard ? `.shard-${shard.index}-of-${shard.count}` : '';
+export function defaultLedgerPath(owner: LedgerOwner, env: NodeJS.ProcessEnv = process.env): string {
   if (owner.name === 'dir') {
     const out = owner.id.slice(owner.id.indexOf(':') + 1);
-    return join(resolve(out), '.avatar-import', `ledger${suffix}.jsonl`);
+    return join(resolve(out), '.avatar-import', 'ledger.jsonl');
   }
-  return join(stateDir(env), `${owner.name}-${ledgerStem(owner.id)}${suffix}.jsonl`);
+  return join(stateDir(env), `${owner.name}-${ledgerStem(owner.id)}.jsonl`);
 }
 
 /**
@@ -82,11 +76,10 @@ export async function chooseLedger(options: {
   readonly explicit?: string;
   readonly csvPath?: string;
   readonly env?: NodeJS.ProcessEnv;
-  readonly shard?: Shard;
 }): Promise<ChosenLedger> {
   if (options.explicit) return { path: resolve(options.explicit) };
-  const path = defaultLedgerPath(options.owner, options.env, options.shard);
-  if (!options.csvPath || options.shard || (await nonEmpty(path))) return { path };
+  const path = defaultLedgerPath(options.owner, options.env);
+  if (!options.csvPath || (await nonEmpty(path))) return { path };
   const legacy = legacyLedgerPath(options.csvPath);
   if (!(await nonEmpty(legacy))) return { path };
   return {

@@ -144,6 +144,7 @@ export async function execute(plan: Plan, io: ExecuteIo): Promise<ExitCode> {
         targets: lanes.map((lane) => lane.run),
         dryRun, force: runValues.force, retryFailed: runValues.retryFailed, checksum: runValues.checksum,
         jobs: plan.values.performance.jobs,
+        ...(plan.shard ? { shard: plan.shard } : {}),
         signal: controller.signal, redact: log.redact,
         onRow: (line) => {
           tally.add(line);

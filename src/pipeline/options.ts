@@ -26,6 +26,13 @@ export const runArea = area('run', 'Run', {
     doc: 'compare sources (and `dir` outputs) by content, not by size and mtime.',
     help: 'compare sources and outputs by content, not size and mtime',
   }),
+  shard: text({
+    arg: 'K/N',
+    doc: 'process only the users of shard K of N (1-based), by a stable hash of the canonical user: the same split whatever the row order, the file name or the machine. `auto` takes K from `JOB_COMPLETION_INDEX` (Kubernetes Indexed Jobs) and N from `--shards` or `JOB_COMPLETIONS`. The ledger gets `.shard-K-of-N` in its name. See [Scaling out](#scaling-out).',
+    help: 'only the users of shard K of N (K/N, or auto in a Kubernetes Indexed Job)',
+    defaultDoc: 'all rows',
+  }),
+  shards: integer({ arg: 'N', min: 1, max: 100_000, doc: 'the number of shards for `--shard auto` (else `JOB_COMPLETIONS`).', help: 'number of shards for --shard auto' }),
   'overwrite-user-changes': boolean({
     default: false,
     doc: "replace avatars that users set themselves since the tool's last run (remote targets).",
@@ -60,6 +67,15 @@ export const performanceArea = area('performance', 'Performance', {
     doc: 'at most N requests per second to the target (each target its own budget).',
     help: 'at most this many requests per second to the target',
     defaultDoc: 'none',
+    perTarget: true,
+  }),
+  'max-rate-per-shard': number({
+    arg: 'N',
+    unit: 'requests per second',
+    above: 0,
+    doc: "with `--shard`: this shard's own request rate. Without it, `--max-rate` is the whole job's budget, split evenly across the shards.",
+    help: "with --shard: this shard's own requests per second (else --max-rate is split across shards)",
+    defaultDoc: '`--max-rate` ÷ N',
     perTarget: true,
   }),
   'request-timeout': number({

@@ -16,6 +16,8 @@ import type { Logger } from '../log.js';
 import type { AreaValues } from '../options/schema.js';
 import type { Settings, TargetSettings } from '../options/settings.js';
 import type { Target, TargetContext, TargetFactory } from '../targets/target.js';
+import { parseShard, shardLedgerPath, shardRate } from '../input/shard.js';
+import type { Shard } from '../input/shard.js';
 import { ledgerFor } from './ledger-path.js';
 
 export interface Plan {
@@ -29,6 +31,8 @@ export interface Plan {
   /** The top-level values of every area (a target's own view is in `PlannedTarget.values`). */
   readonly values: AreaValues;
   readonly targets: readonly PlannedTarget[];
+  /** `--shard`: only users of this shard are processed (see input/shard.ts). */
+  readonly shard?: Shard;
 }
 
 export interface PlannedTarget {
@@ -73,6 +77,7 @@ export async function plan(settings: Settings, context: PlanContext): Promise<Pl
     const info = await stat(csvPath).catch(() => undefined);
     if (!info?.isFile()) throw new UsageError(`the CSV file ${input.csv} does not exist or is not a file`);
   }
+  const shard = shardOf(settings, context.env);
   const imagesDir = resolve(sources.imagesDir ?? (csvPath ? dirname(csvPath) : process.cwd()));
   if (!(await stat(imagesDir).catch(() => undefined))?.isDirectory()) throw new UsageError(`--images-dir ${imagesDir} is not a folder`);
   for (const wanted of settings.targets) {
@@ -87,10 +92,10 @@ export async function plan(settings: Settings, context: PlanContext): Promise<Pl
   // Each factory checks its own options and reads its credential files; none sends anything.
   const built: { wanted: TargetSettings; target: Target; concurrency: number }[] = [];
   for (const wanted of settings.targets) {
-    const target = await buildTarget(wanted, { runId, env: context.env, log: context.log }).catch((error: unknown) => {
+    const target = await buildTarget(wanted, { runId, env: context.env, log: context.log }, shard).catch((error: unknown) => {
       throw wanted.origin && error instanceof UsageError ? new UsageError(`${error.message} (${wanted.origin})`) : error;
     });
-    const concurrency = targetInput(wanted, { runId, env: context.env, log: context.log }).context.pacing.concurrency;
+    const concurrency = targetInput(wanted, { runId, env: context.env, log: context.log }, shard).context.pacing.concurrency;
     const twin = built.find((other) => other.target.id === target.id);
     if (twin) throw new UsageError(`two targets are the same destination (${target.id}): give each entry of targets: its own server or folder`);
     built.push({ wanted, target, concurrency });
@@ -115,7 +120,8 @@ export async function plan(settings: Settings, context: PlanContext): Promise<Pl
       userFrom: userTemplate ? `template ${userTemplate}` : columns.id,
       concurrency,
       edge: edgeFor(wanted),
-      ...(ledger === undefined ? {} : { ledgerPath: ledger.path }),
+      // Shards sharing a volume (or one config file) never share a ledger, nor fight over its lock.
+      ...(ledger === undefined ? {} : { ledgerPath: shard ? shardLedgerPath(ledger.path, shard) : ledger.path }),
     });
   }
   const imageColumn = pickColumns(csv.headers, {
@@ -131,13 +137,31 @@ export async function plan(settings: Settings, context: PlanContext): Promise<Pl
     source: { imagesDir, allowHosts: sources.allowHost, timeoutMs: Math.round(sources.fetchTimeout * 1000), maxSourceBytes: sources.maxSourceBytes },
     values: settings,
     targets,
+    ...(shard ? { shard } : {}),
   };
 }
 
+/** `--shard` / `--shards` / `--max-rate-per-shard` as a Shard, checked together. */
+function shardOf(settings: Settings, env: NodeJS.ProcessEnv): Shard | undefined {
+  const { shard, shards } = settings.run;
+  if (shard === undefined) {
+    if (shards !== undefined) throw new UsageError('--shards is the count for --shard auto: give --shard auto (or --shard K/N) too');
+    if (settings.targets.some((wanted) => wanted.values.performance.maxRatePerShard !== undefined)) {
+      throw new UsageError('--max-rate-per-shard is for sharded runs: give --shard K/N too, or use --max-rate');
+    }
+    return undefined;
+  }
+  const parsed = parseShard({ shard, shards, env });
+  for (const wanted of settings.targets) shardRate(parsed, wanted.values.performance);
+  return parsed;
+}
+
 /** What a target's factory is given: its own options, and the run's options that concern it. */
-export function targetInput(wanted: TargetSettings, base: Pick<TargetContext, 'runId' | 'env' | 'log'>): { options: TargetSettings['options']; context: TargetContext } {
+export function targetInput(wanted: TargetSettings, base: Pick<TargetContext, 'runId' | 'env' | 'log'>, shard?: Shard): { options: TargetSettings['options']; context: TargetContext } {
   const { performance, run } = wanted.values;
   const concurrency = performance.concurrency ?? wanted.factory.defaultConcurrency;
+  // With shards, --max-rate is the whole job's budget: N pods must not hit the server N times harder.
+  const maxRate = shard ? shardRate(shard, performance) : performance.maxRate;
   return {
     options: wanted.options,
     context: {
@@ -145,7 +169,7 @@ export function targetInput(wanted: TargetSettings, base: Pick<TargetContext, 'r
       pacing: {
         concurrency,
         retries: performance.retries,
-        ...(performance.maxRate === undefined ? {} : { maxRate: performance.maxRate }),
+        ...(maxRate === undefined ? {} : { maxRate }),
         ...(performance.requestTimeout === undefined ? {} : { requestTimeoutMs: Math.round(performance.requestTimeout * 1000) }),
       },
       overwriteUserChanges: run.overwriteUserChanges,
@@ -155,8 +179,8 @@ export function targetInput(wanted: TargetSettings, base: Pick<TargetContext, 'r
 }
 
 /** Build (not open) one target: the factory checks its options and reads its credential files. */
-export function buildTarget(wanted: TargetSettings, base: Pick<TargetContext, 'runId' | 'env' | 'log'>): Promise<Target> {
-  const { options, context } = targetInput(wanted, base);
+export function buildTarget(wanted: TargetSettings, base: Pick<TargetContext, 'runId' | 'env' | 'log'>, shard?: Shard): Promise<Target> {
+  const { options, context } = targetInput(wanted, base, shard);
   return wanted.factory.create(options, context);
 }
 

@@ -15,6 +15,8 @@ import { Lru } from '../util/lru.js';
 import type { Account, Avatar, Target } from '../targets/target.js';
 import { stripUrlSecrets } from '../url-secrets.js';
 import type { RowEvent, RowReporter } from '../report/events.js';
+import { inShard } from '../input/shard.js';
+import type { Shard } from '../input/shard.js';
 import { decide } from './decide.js';
 import type { Decision, RowFacts, SourceMatch } from './decide.js';
 
@@ -54,6 +56,8 @@ export interface RunConfig {
   readonly checksum: boolean;
   /** Images decoded/encoded at once, across all targets. */
   readonly jobs: number;
+  /** `--shard`: rows of other shards' users are dropped after the id columns: no image, no line. */
+  readonly shard?: Shard;
   /** Aborted on Ctrl-C: stop taking rows, finish the ones in flight. */
   readonly signal: AbortSignal;
   readonly redact: (text: string) => string;
@@ -342,6 +346,8 @@ export async function run(config: RunConfig): Promise<RunResult> {
       }
       // Decided here, in CSV order, so the first row of a user always wins whatever finishes first.
       const canonical = lane.target.features.canonical?.(user) ?? user;
+      // Before the duplicate check: a user listed twice is in one shard twice, so it still fires.
+      if (config.shard && !inShard(config.shard, canonical)) continue;
       const kept = lane.seen.get(canonical);
       if (kept !== undefined) {
         refused.push(settle(lane, early(lane, record, user), new RowError('duplicate_user', `${user} already appears on row ${kept}; that row is kept and this one ignored`), { fields: record.fields }));

@@ -25,11 +25,6 @@ describe('where a ledger lives by default', () => {
     expect(ledgerStem('authgear:https://ID.Example.com')).toBe('id.example.com');
   });
 
-  test('a shard gets a ledger of its own', () => {
-    expect(defaultLedgerPath({ name: 'dir', id: 'dir:/srv/a' }, env, { index: 3, count: 8 })).toBe('/srv/a/.avatar-import/ledger.shard-3-of-8.jsonl');
-    expect(defaultLedgerPath({ name: 'matrix', id: 'matrix:https://hs.example' }, env, { index: 1, count: 2 })).toBe('/home/ops/.local/state/avatar-import/matrix-hs.example.shard-1-of-2.jsonl');
-  });
-
   test('whatever the CSV is called, the same target finds the same ledger', async () => {
     const home = await tempDir();
     const owner = { name: 'matrix', id: 'matrix:https://hs.example' };
