@@ -18,6 +18,8 @@ export interface RowFacts {
   readonly force: boolean;
   readonly retryFailed: boolean;
   readonly overwriteUserChanges: boolean;
+  /** --only-new: only users this target has never had an `ok` for (an onboarding wave). */
+  readonly onlyNew?: boolean;
   /** The target protects avatars users set themselves (`features.guardsUserChanges`). */
   readonly guardsUserChanges: boolean;
   /** The latest outcome for (target, user), unless it was a duplicate row of another user. */
@@ -38,7 +40,7 @@ export type Decision =
   /** It failed last time for a reason that does not heal, and its input has not changed. */
   | { readonly action: 'carry-failure'; readonly error: RowLineError }
   /** Leave the target alone for a protective reason (a skipped line with that reason). */
-  | { readonly action: 'protect'; readonly reason: 'changed_by_user' }
+  | { readonly action: 'protect'; readonly reason: 'changed_by_user' | 'not_new' }
   /** The target still holds what the tool made from this very source: nothing to do. */
   | { readonly action: 'skip' }
   /** Make the avatar (if not made yet) and set it. */
@@ -48,6 +50,10 @@ export type Decision =
 
 export function decide(facts: RowFacts): Decision {
   const { force, retryFailed, latest, held, account } = facts;
+
+  // An onboarding wave from a full export: anyone the tool has ever set an avatar for on this
+  // target (a held line survives later failures and compaction) is left alone, before any request.
+  if (facts.onlyNew && (held !== undefined || latest?.status === 'ok')) return { action: 'protect', reason: 'not_new' };
 
   // A failure that does not heal (a corrupt image, an invalid id) is not retried every night:
   // only when its input changes, or with --force / --retry-failed.

@@ -70,7 +70,7 @@ export async function execute(plan: Plan, io: ExecuteIo): Promise<ExitCode> {
           planned,
           run: {
             target: planned.target, ledger: ledgerOf(planned), userOf: planned.userOf, normalise, settings: settingsKey(normalise),
-            concurrency: planned.concurrency, overwriteUserChanges: planned.values.run.overwriteUserChanges,
+            concurrency: planned.concurrency, overwriteUserChanges: planned.values.run.overwriteUserChanges, onlyNew: planned.values.run.onlyNew,
           },
         });
       } catch (error) {

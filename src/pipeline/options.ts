@@ -33,6 +33,12 @@ export const runArea = area('run', 'Run', {
     defaultDoc: 'all rows',
   }),
   shards: integer({ arg: 'N', min: 1, max: 100_000, doc: 'the number of shards for `--shard auto` (else `JOB_COMPLETIONS`).', help: 'number of shards for --shard auto' }),
+  'only-new': boolean({
+    default: false,
+    doc: 'an onboarding wave from a full export: only users the ledger has never seen `ok` on the target; everyone else is `skipped` with reason `not_new` (no request sent for them).',
+    help: 'only users never done on the target; the others are skipped (not_new)',
+    perTarget: true,
+  }),
   'overwrite-user-changes': boolean({
     default: false,
     doc: "replace avatars that users set themselves since the tool's last run (remote targets).",

@@ -42,6 +42,8 @@ export interface RunTarget {
   /** Rows in flight to this target. */
   readonly concurrency: number;
   readonly overwriteUserChanges: boolean;
+  /** --only-new for this target. */
+  readonly onlyNew?: boolean;
 }
 
 export interface RunConfig {
@@ -361,7 +363,7 @@ export async function run(config: RunConfig): Promise<RunResult> {
       };
       parts.push({
         lane, user, base,
-        facts: { force: config.force, retryFailed: config.retryFailed, overwriteUserChanges: lane.overwriteUserChanges, guardsUserChanges: lane.target.features.guardsUserChanges },
+        facts: { force: config.force, retryFailed: config.retryFailed, overwriteUserChanges: lane.overwriteUserChanges, guardsUserChanges: lane.target.features.guardsUserChanges, onlyNew: lane.onlyNew === true },
       });
     }
     await Promise.all([...refused, ...(parts.length > 0 ? [processRow(record, parts)] : [])]);

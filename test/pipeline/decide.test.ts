@@ -43,6 +43,13 @@ const cases: [string, Partial<RowFacts>, Decision][] = [
   ['changed by the user, --force alone: still protected', { ...held, heldSource: 'same', ...theirs, force: true }, { action: 'protect', reason: 'changed_by_user' }],
   ['changed by the user, --overwrite-user-changes: write', { ...held, heldSource: 'same', ...theirs, overwriteUserChanges: true }, { action: 'write' }],
   ['changed on a target that does not guard (dir): write', { ...held, heldSource: 'same', ...theirs, guardsUserChanges: false }, { action: 'write' }],
+
+  // --only-new (an onboarding wave).
+  ['--only-new, done before: not_new without asking the target', { ...held, heldSource: 'same', onlyNew: true }, { action: 'protect', reason: 'not_new' }],
+  ['--only-new, done before and failed since: still not new', { held: held.held, ...failedGone, onlyNew: true }, { action: 'protect', reason: 'not_new' }],
+  ['--only-new, --force: still not new', { ...held, onlyNew: true, force: true }, { action: 'protect', reason: 'not_new' }],
+  ['--only-new, never seen: look the user up', { onlyNew: true }, { action: 'need', fact: 'account' }],
+  ['--only-new, only ever failed: as without it', { ...failedCorrupt, latestSource: 'same', onlyNew: true }, { action: 'carry-failure', error: corrupt }],
 ];
 
 describe('decide(): one row on one target', () => {
