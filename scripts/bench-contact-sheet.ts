@@ -11,8 +11,8 @@ import pLimit from 'p-limit';
 import sharp from 'sharp';
 import type { RowLine } from '../src/ledger/lines.js';
 import { ContactSheet } from '../src/report/preview/contact-sheet.js';
-import { launchChromium, offlinePage } from '../test/support/browser.js';
-import { tempDir } from '../test/support/cli.js';
+import { launchChromium, offlinePage } from '../testkit/browser.js';
+import { tempDir } from '../testkit/temp-dir.js';
 
 const ROWS = Number(process.argv[2] ?? 10_000);
 const CODES = ['file_not_found', 'unsupported_image', 'image_too_small', 'user_not_found', 'duplicate_user'];

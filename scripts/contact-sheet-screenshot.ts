@@ -10,8 +10,8 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import sharp from 'sharp';
 import { BIN, ROOT } from './lib/bench.js';
-import { launchChromium, offlinePage } from '../test/support/browser.js';
-import { tempDir } from '../test/support/cli.js';
+import { launchChromium, offlinePage } from '../testkit/browser.js';
+import { tempDir } from '../testkit/temp-dir.js';
 
 const OUT = process.argv[2] ?? join(ROOT, 'docs/contact-sheet.png');
 

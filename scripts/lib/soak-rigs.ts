@@ -10,7 +10,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { DirTarget } from '../../src/targets/dir/dir.js';
-import { FakeAuthgear } from '../../test/servers/authgear.js';
+import { FakeAuthgear } from '../../testkit/servers/authgear.js';
 import { FakeSynapse } from '../../testkit/servers/synapse.js';
 import { FakeZulip } from '../../testkit/servers/zulip.js';
 

@@ -4,7 +4,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parse } from 'csv-parse/sync';
 import ExcelJS from 'exceljs';
 import type { Browser } from 'playwright-core';
-import { launchChromium, loadEveryImage, offlinePage, type Img } from '../support/browser.js';
+import { launchChromium, loadEveryImage, offlinePage, type Img } from '../../testkit/browser.js';
 import { readLedger, runCli, tempDir } from '../support/cli.js';
 import { photo, writePeople } from '../support/photos.js';
 import { FakeSynapse } from '../../testkit/servers/synapse.js';

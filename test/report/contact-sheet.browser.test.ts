@@ -8,7 +8,7 @@ import { normalise } from '../../src/image/normalise.js';
 import { ContactSheet } from '../../src/report/preview/contact-sheet.js';
 import { sourceThumbnail } from '../../src/report/preview/thumbnail.js';
 import type { RowEvent } from '../../src/report/events.js';
-import { launchChromium, loadEveryImage, offlinePage, type Img } from '../support/browser.js';
+import { launchChromium, loadEveryImage, offlinePage, type Img } from '../../testkit/browser.js';
 import { tempDir } from '../support/cli.js';
 import { photo } from '../support/photos.js';
 

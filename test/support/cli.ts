@@ -1,8 +1,7 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdtemp, readFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 // The CLI as users run it: the built bin in a child process (npm test builds first).
@@ -41,9 +40,7 @@ export function collect(child: ChildProcess, input?: string): Promise<CliResult>
   });
 }
 
-export async function tempDir(prefix = 'avatar-import-'): Promise<string> {
-  return mkdtemp(join(tmpdir(), prefix));
-}
+export { tempDir } from '../../testkit/temp-dir.js';
 
 export interface LedgerRow {
   type: string;
