@@ -41,6 +41,7 @@ export async function execute(plan: Plan, io: ExecuteIo): Promise<ExitCode> {
   const controller = new AbortController();
   let progress: Progress | undefined;
   let ticks: NodeJS.Timeout | undefined;
+  let reports: Reports | undefined;
   const onSigint = (): void => {
     if (controller.signal.aborted) process.exit(EXIT.interrupted);
     log.warn('interrupted: finishing the rows in flight (Ctrl-C again to stop at once)');
@@ -108,12 +109,13 @@ export async function execute(plan: Plan, io: ExecuteIo): Promise<ExitCode> {
         });
       }
     }
-    const reports = await Reports.open(output, {
+    const runReports = await Reports.open(output, {
       run: plan.runId, input: plan.csvPath ?? 'stdin', targets: lanes.map(({ planned }) => planned.target.id), dryRun,
       headers: plan.csv.headers, delimiter: plan.csv.delimiter, encoding: plan.csv.encoding ?? 'utf8',
       idColumns: lanes.flatMap(({ planned }) => (planned.values.input.userTemplate ? [] : [planned.idColumn])), imageColumn: plan.imageColumn,
       maxPixels: Math.max(...lanes.map(({ run: lane }) => lane.normalise.maxPixels)),
     }, io.events);
+    reports = runReports;
     reports.runStart(`${dryRun ? 'dry run: ' : ''}${plan.csvPath ?? 'stdin'} → ${lanes.map(({ planned }) => planned.target.id).join(', ')}`, {
       ...common, dryRun,
       targets: lanes.map((lane) => ({ ...runOptions(lane), ledger: lane.planned.ledgerPath ?? null })),
@@ -127,14 +129,14 @@ export async function execute(plan: Plan, io: ExecuteIo): Promise<ExitCode> {
     let total: number | undefined;
     if (plan.csvPath) void countRows(plan.csvPath).then((n) => (total = n * Math.max(1, lanes.length)), () => undefined);
     const live = new Progress({
-      stream: io.stderr, tally, total: () => total, plainEveryMs: output.progressInterval * 1000, bytesRead: () => reports.counts.bytesRead,
+      stream: io.stderr, tally, total: () => total, plainEveryMs: output.progressInterval * 1000, bytesRead: () => runReports.counts.bytesRead,
       ...(output.progress === 'auto' ? {} : { live: output.progress === 'live' }),
     });
     if (output.progress !== 'off' && !output.quiet && !quietStderr && lanes.length > 0) {
       progress = live;
       progress.start();
     }
-    ticks = io.events ? setInterval(() => reports.progress(live.snapshot()), output.progressInterval * 1000) : undefined;
+    ticks = io.events ? setInterval(() => runReports.progress(live.snapshot()), output.progressInterval * 1000) : undefined;
     ticks?.unref();
     const several = plan.targets.length > 1;
     const result = lanes.length === 0
@@ -211,6 +213,7 @@ export async function execute(plan: Plan, io: ExecuteIo): Promise<ExitCode> {
   } finally {
     progress?.stop();
     if (ticks) clearInterval(ticks);
+    await reports?.abandon();
     process.off('SIGINT', onSigint);
     process.off('SIGTERM', onSigint);
     await Promise.all(opened.map((planned) => planned.target.close().catch(() => undefined)));

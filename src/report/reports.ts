@@ -73,6 +73,7 @@ export class Reports implements RowReporter {
   readonly #failed: FailedRowsReport | undefined;
   readonly #facts: RunFacts;
   readonly #files: Record<string, string> = {};
+  #finished = false;
 
   private constructor(options: ReportOptions, facts: RunFacts, log: EventLog | undefined, sheet: ContactSheet | undefined, failed: FailedRowsReport | undefined) {
     this.#verbose = options.verbose;
@@ -132,10 +133,22 @@ export class Reports implements RowReporter {
   }
 
   /**
+   * The run ended without a summary (an unexpected error): the sheet is closed as it is (a note
+   * says so), the failed-rows file is not written and its temporary files are removed.
+   */
+  async abandon(): Promise<void> {
+    if (this.#finished) return;
+    this.#finished = true;
+    await this.#sheet?.close(['the run ended with an error before its end: rows not shown were not done']).catch(() => undefined);
+    await this.#failed?.discard().catch(() => undefined);
+  }
+
+  /**
    * Closes the sheet and writes the failed-rows file, logs the summary and returns it (what
    * --json prints). `notes` go at the bottom of the sheet (interrupted, aborted …).
    */
   async finish(context: Omit<JsonSummaryContext, 'files' | 'run' | 'dryRun'>, notes: readonly string[] = []): Promise<JsonSummary> {
+    this.#finished = true;
     await this.#sheet?.close(notes);
     await this.#failed?.close();
     const summary = jsonSummary(this.counts, { ...context, run: this.#facts.run, dryRun: this.#facts.dryRun, files: this.#files });

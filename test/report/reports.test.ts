@@ -1,10 +1,11 @@
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createLogger } from '../../src/log.js';
 import type { RowLine } from '../../src/ledger/lines.js';
 import { openRunLog, Reports, teeLogger } from '../../src/report/reports.js';
 import type { ProgressSnapshot } from '../../src/report/progress.js';
 import { tempDir } from '../support/cli.js';
+import { sheetRows } from '../support/sheet.js';
 
 // The reports of one run, fed as the pipeline feeds them: every event the JSON log promises.
 
@@ -61,5 +62,16 @@ describe('the reports of a run', () => {
     events!.close();
     const kinds = (await readFile(file, 'utf8')).trimEnd().split('\n').map((text) => (JSON.parse(text) as { event: string }).event);
     expect(kinds).toEqual(['summary']);
+  });
+
+  test('a run that ends in an unexpected error: the sheet is closed with a note, no failed-rows file is written', async () => {
+    const dir = await tempDir();
+    const output = { preview: join(dir, 'sheet.html'), report: join(dir, 'failed.csv'), logFormat: 'text' as const, verbose: false };
+    const reports = await Reports.open(output, FACTS, undefined);
+    await reports.row({ line: line(1, 'failed', { error: { code: 'file_not_found', message: 'gone' } }), fields: { id: 'u1', name: 'U', photo: 'p.jpg' } });
+    await reports.abandon();
+    expect(await readdir(dir)).toEqual(['sheet.html', 'sheet_files']);
+    expect(await readFile(join(dir, 'sheet.html'), 'utf8')).toContain('the run ended with an error before its end');
+    expect((await sheetRows(join(dir, 'sheet.html'))).map((row) => row.r)).toEqual([1]);
   });
 });

@@ -79,6 +79,11 @@ export class FailedRowsReport implements RowSink {
     });
   }
 
+  /** The run ended without a summary (an unexpected error): no file, no temporary files left. */
+  async discard(): Promise<void> {
+    await this.#spill.dispose();
+  }
+
   /** Writes the file (the header alone when nothing failed). Returns the rows written. */
   async close(): Promise<number> {
     const file = resolve(this.#options.file);
