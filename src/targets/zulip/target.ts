@@ -310,7 +310,15 @@ export class ZulipTarget implements Target<Resolved> {
     // A lost answer is read back before sending again, so that it does not cost a second upload
     // and a second event: the upload landed if the version moved past the one seen before.
     const landed = await writeThenVerify<{ url: string | undefined; version?: number }>({
-      write: async (idempotent) => ({ url: await api.upload(auth, avatar.jpeg, { idempotent, what }) }),
+      write: async (idempotent) => {
+        const url = await api.upload(auth, avatar.jpeg, { idempotent, what });
+        if (!idempotent) return { url };
+        // A re-send (retried by the pacer, and racing the lost first send) may have landed more
+        // than once: each landing bumps avatar_version, so before + 1 could be wrong. Record what
+        // the server says now, or the next run would take the tool's own avatar for the user's.
+        const now = await admin.user(adminAuth, credential.email);
+        return { url, ...(now?.avatarVersion !== undefined ? { version: now.avatarVersion } : {}) };
+      },
       readBack: async () => {
         const now = await admin.user(adminAuth, credential.email);
         return { url: now?.avatarUrl ?? undefined, ...(now?.avatarVersion !== undefined ? { version: now.avatarVersion } : {}) };
