@@ -4,7 +4,7 @@ import { dirname, resolve } from 'node:path';
 
 import { UsageError } from '../errors.js';
 import { lineBatches } from './line-batches.js';
-import { isHeldRowLine, isRowLine, type HeldRowLine, type LedgerLine, type RowLine } from './lines.js';
+import { isHeldRowLine, isIntentLine, isRowLine, type HeldRowLine, type IntentLine, type LedgerLine, type RowLine } from './lines.js';
 import { LockFile } from './lock.js';
 import { OffsetIndex } from './offset-index.js';
 import { scanRowKey, type RowKey } from './scan-line.js';
@@ -29,6 +29,8 @@ export interface LookupResult {
   readonly latest?: RowLine;
   /** The latest row line with `remote` set: what the target should still hold, as `remote`. */
   readonly held?: HeldRowLine;
+  /** An intent no row line followed (see IntentLine): a write whose outcome was never recorded. */
+  readonly intent?: IntentLine;
 }
 
 // fsync is for power loss (a killed process loses nothing the kernel already has), so it can be
@@ -54,7 +56,7 @@ export class Ledger {
   private rows = 0;
   private damaged = 0;
   private size: number;
-  private pending: { bytes: Buffer; line: LedgerLine; resolve: () => void; reject: (error: unknown) => void }[] = [];
+  private pending: { bytes: Buffer; line: LedgerLine | IntentLine; resolve: () => void; reject: (error: unknown) => void }[] = [];
   private flushing: Promise<void> | undefined;
   private failure: unknown;
   private closing: Promise<void> | undefined;
@@ -124,17 +126,18 @@ export class Ledger {
     if (offsets === undefined) return {};
     // A line that does not name this key (an index collision, a file changed behind our back) is
     // treated as absent: the row is redone rather than wrongly skipped.
-    const latest = await this.rowAt(offsets.latest, target, user);
+    const latest = offsets.latest === undefined ? undefined : await this.rowAt(offsets.latest, target, user);
     let line: RowLine | undefined;
     if (offsets.held === offsets.latest) line = latest;
     else if (offsets.held !== undefined) line = await this.rowAt(offsets.held, target, user);
     // Without the hash and size it was written with, a remote cannot be checked: as if none.
     const held = line !== undefined && isHeldRowLine(line) ? line : undefined;
-    return { ...(latest && { latest }), ...(held && { held }) };
+    const intent = offsets.intent === undefined ? undefined : await this.intentAt(offsets.intent, target, user);
+    return { ...(latest && { latest }), ...(held && { held }), ...(intent && { intent }) };
   }
 
   /** Append one line; resolves once it is written. Lines are written in call order. */
-  append(line: LedgerLine): Promise<void> {
+  append(line: LedgerLine | IntentLine): Promise<void> {
     if (this.readOnly) return Promise.reject(new Error(`ledger ${this.path} is open read-only (dry run): nothing is written`));
     try {
       this.assertOpen();
@@ -220,7 +223,7 @@ export class Ledger {
     }
   }
 
-  private async write(batch: readonly { bytes: Buffer; line: LedgerLine }[]): Promise<void> {
+  private async write(batch: readonly { bytes: Buffer; line: LedgerLine | IntentLine }[]): Promise<void> {
     if (this.failure !== undefined) {
       throw new Error(`ledger ${this.path}: an earlier write failed, so no more lines are written`, { cause: this.failure });
     }
@@ -233,6 +236,7 @@ export class Ledger {
       // We hold the lock, so we are the only writer and each line landed where the file ended.
       for (const { bytes: lineBytes, line } of batch) {
         if (line.type === 'row') this.remember(line.target, line.user, this.size, typeof line.remote === 'string');
+        else if (line.type === 'intent') this.index.recordIntent(line.target, line.user, this.size);
         this.size += lineBytes.length;
       }
       this.linesSinceSync += batch.length;
@@ -259,6 +263,10 @@ export class Ledger {
   private indexLine(text: string, offset: number, key: RowKey): void {
     if (scanRowKey(text, key)) {
       if (key.type === 'compacted') this.noteCompaction(text);
+      if (key.type === 'intent') {
+        if (key.target !== undefined && key.user !== undefined) this.index.recordIntent(key.target, key.user, offset);
+        return;
+      }
       if (key.type !== 'row') return;
       if (key.target === undefined || key.user === undefined) this.damaged++;
       else this.remember(key.target, key.user, offset, key.remote);
@@ -272,6 +280,7 @@ export class Ledger {
       return;
     }
     if (isRowLine(value)) this.remember(value.target, value.user, offset, typeof value.remote === 'string');
+    else if (isIntentLine(value)) this.index.recordIntent(value.target, value.user, offset);
     // Run lines and types from newer versions are not ours to judge; anything else is damage.
     else if (typeof value !== 'object' || value === null || Array.isArray(value) || (value as { type?: unknown }).type === 'row') this.damaged++;
   }
@@ -301,6 +310,19 @@ export class Ledger {
       return undefined;
     }
     return isRowLine(value) && value.target === target && value.user === user ? value : undefined;
+  }
+
+  /** The intent line at `offset` if it is one for (target, user). */
+  private async intentAt(offset: number, target: string, user: string): Promise<IntentLine | undefined> {
+    const text = await this.lineAt(offset);
+    if (text === undefined) return undefined;
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      return undefined;
+    }
+    return isIntentLine(value) && value.target === target && value.user === user ? value : undefined;
   }
 
   /**

@@ -88,6 +88,26 @@ export interface RowLine {
 
 export type LedgerLine = RunLine | RowLine | EndLine;
 
+/**
+ * Written (and on disk) before a target is changed: "this run is about to make the target hold
+ * `outputSha256` (of `bytes` bytes) as `remote`". Added in the second wave (issue 11). An intent
+ * is *pending* while no row line for (target, user) follows it: the process died between the
+ * write and its row line (kill -9, a Ctrl-C that aborted a request the server had applied). The
+ * next run then recognises the target's value as the tool's own write when it equals `remote`
+ * (instead of "the user changed it"), and may reuse an upload it names. It carries the row's
+ * source fields so that the recognised write is judged like any held line (same source: skip).
+ * Not a `LedgerLine`: the history tools (status, failed, runs) do not see it; the index, compact
+ * and merge keep pending ones.
+ */
+export type IntentLine = Omit<RowLine, 'type' | 'status' | 'reason' | 'error' | 'stamp' | 'previous' | 'remote'> & {
+  type: 'intent';
+  outputSha256: string;
+  bytes: number;
+  /** The reference the target is about to hold; absent when it cannot be known before the write
+   * (then the intent only records that a write was under way). */
+  remote?: string;
+};
+
 /** A row line that says what the target holds: usable as the target's `Prior`. */
 export type HeldRowLine = RowLine & { remote: string; outputSha256: string; bytes: number };
 
@@ -96,6 +116,13 @@ export function isRowLine(value: unknown): value is RowLine {
   if (typeof value !== 'object' || value === null) return false;
   const line = value as Record<string, unknown>;
   return line.type === 'row' && typeof line.target === 'string' && typeof line.user === 'string';
+}
+
+export function isIntentLine(value: unknown): value is IntentLine {
+  if (typeof value !== 'object' || value === null) return false;
+  const line = value as Record<string, unknown>;
+  return line.type === 'intent' && typeof line.target === 'string' && typeof line.user === 'string' &&
+    typeof line.outputSha256 === 'string' && typeof line.bytes === 'number';
 }
 
 export function isRunLine(value: unknown): value is RunLine {

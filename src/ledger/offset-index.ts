@@ -4,10 +4,12 @@ import { fingerprint } from '../util/fingerprint.js';
 
 /** Where, in the ledger file, the lines that answer "already done?" for one (target, user) are. */
 export interface RowOffsets {
-  /** Byte offset of the latest row line. */
-  readonly latest: number;
+  /** Byte offset of the latest row line (absent: only an intent so far). */
+  readonly latest?: number;
   /** Byte offset of the latest row line with `remote` set, if any. */
   readonly held?: number;
+  /** Byte offset of the pending intent line: the latest intent, when no row line follows it. */
+  readonly intent?: number;
 }
 
 /**
@@ -19,9 +21,12 @@ export interface RowOffsets {
  */
 export class OffsetIndex {
   private readonly slots = new FingerprintSlots();
+  /** Offset + 1, so that 0 means "no row line yet" (a key known only from an intent). */
   private readonly latest = new NumberColumn();
   /** Offset + 1, so that the column's 0 means "no line with remote yet". */
   private readonly held = new NumberColumn();
+  /** Offset + 1 of the latest intent line; pending when past the latest row line. */
+  private readonly intent = new NumberColumn();
   private readonly scratch = new Uint32Array(2);
 
   /** Distinct (target, user) pairs. */
@@ -33,8 +38,15 @@ export class OffsetIndex {
   record(target: string, user: string, offset: number, holdsRemote: boolean): void {
     fingerprint(this.scratch, target, user);
     const id = this.slots.add(this.scratch[0]!, this.scratch[1]!);
-    this.latest.set(id, offset);
+    this.latest.set(id, offset + 1);
     if (holdsRemote) this.held.set(id, offset + 1);
+  }
+
+  /** Record an intent line at `offset` (see IntentLine); a later row line settles it. */
+  recordIntent(target: string, user: string, offset: number): void {
+    fingerprint(this.scratch, target, user);
+    const id = this.slots.add(this.scratch[0]!, this.scratch[1]!);
+    this.intent.set(id, offset + 1);
   }
 
   /** Lines a compaction would keep for the import: the latest per key, plus the held one where it differs. */
@@ -42,7 +54,10 @@ export class OffsetIndex {
     let lines = 0;
     for (let id = 0; id < this.slots.size; id++) {
       const held = this.held.get(id);
-      lines += held !== 0 && held - 1 !== this.latest.get(id) ? 2 : 1;
+      const latest = this.latest.get(id);
+      const intent = this.intent.get(id);
+      if (latest !== 0) lines += held !== 0 && held !== latest ? 2 : 1;
+      if (intent > latest) lines++;
     }
     return lines;
   }
@@ -51,7 +66,13 @@ export class OffsetIndex {
     fingerprint(this.scratch, target, user);
     const id = this.slots.find(this.scratch[0]!, this.scratch[1]!);
     if (id < 0) return undefined;
+    const latest = this.latest.get(id);
     const held = this.held.get(id);
-    return held === 0 ? { latest: this.latest.get(id) } : { latest: this.latest.get(id), held: held - 1 };
+    const intent = this.intent.get(id);
+    return {
+      ...(latest !== 0 ? { latest: latest - 1 } : {}),
+      ...(held !== 0 ? { held: held - 1 } : {}),
+      ...(intent > latest ? { intent: intent - 1 } : {}),
+    };
   }
 }

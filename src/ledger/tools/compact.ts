@@ -7,7 +7,7 @@ import { OffsetIndex } from '../offset-index.js';
 import { AtomicFile } from './atomic-file.js';
 import { Outcomes } from './outcomes.js';
 import { RunCensus } from './runs.js';
-import { Snapshot, parseLine } from './snapshot.js';
+import { Snapshot, parseIntentLine as parseIntent, parseLine } from './snapshot.js';
 
 // `avatar-import ledger compact`: rewrite the ledger keeping what the next runs and the tools need,
 // and drop the rest of the history (mostly a line per user per night saying "unchanged").
@@ -20,6 +20,8 @@ import { Snapshot, parseLine } from './snapshot.js';
 //   duplicate row), and the failing rows of each target's latest run (`ledger failed` is unchanged);
 // - for the last `keepRuns` runs, every line that changed something (`ok`, `removed`): each holds
 //   the `previous` avatar that rolling that run back restores;
+// - per (target, user), a pending intent (one no row line follows: a write whose outcome a kill
+//   lost), so that the next run still recognises that write as the tool's own;
 // - every run line and end line (one per run: the history of runs stays complete). A run without
 //   an end line gets one, with its row counts, since its rows are going;
 // - lines of a type this version does not know (a newer version's): not ours to judge.
@@ -86,7 +88,11 @@ async function rewrite(path: string, keepRuns: number): Promise<CompactResult> {
       lines += texts.length;
       for (let i = 0; i < texts.length; i++) {
         const line = parseLine(texts[i]!);
-        if (line === undefined) continue;
+        if (line === undefined) {
+          const intent = parseIntent(texts[i]!);
+          if (intent !== undefined) index.recordIntent(intent.target, intent.user, offsets[i]!);
+          continue;
+        }
         census.add({ line, offset: offsets[i]!, bytes: 0 });
         if (line.type === 'row') index.record(line.target, line.user, offsets[i]!, typeof line.remote === 'string');
         else if (line.type === 'run') runOrder.push(line.run);
@@ -112,6 +118,12 @@ async function rewrite(path: string, keepRuns: number): Promise<CompactResult> {
           const text = texts[i]!;
           const line = parseLine(text);
           if (line === undefined) {
+            // A pending intent stays: the next run must still recognise that write as the tool's.
+            const intent = parseIntent(text);
+            if (intent !== undefined) {
+              if (index.find(intent.target, intent.user)?.intent === offsets[i]!) await out.line(text);
+              continue; // a settled intent: its row line says how it ended
+            }
             if (isUnknownType(text)) await out.line(text);
             continue;
           }
@@ -159,3 +171,4 @@ export function formatCompact(result: CompactResult): string {
   const pct = result.before.bytes === 0 ? 100 : Math.round((100 * result.after.bytes) / result.before.bytes);
   return `compacted ${result.ledger}: ${result.before.lines} lines (${result.before.bytes} bytes) → ${result.after.lines} lines (${result.after.bytes} bytes, ${pct} %); ${result.runs} runs listed\n`;
 }
+

@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 
 import { UsageError } from '../../errors.js';
 import { lineBatches } from '../line-batches.js';
-import { isEndLine, isRowLine, isRunLine, type LedgerLine } from '../lines.js';
+import { isEndLine, isIntentLine, isRowLine, isRunLine, type IntentLine, type LedgerLine } from '../lines.js';
 
 // The ledger tools read a ledger as it is when they start (a live run may go on appending: its
 // later lines are not part of this look), in as many streaming passes as they need. Lines are
@@ -98,5 +98,16 @@ export async function withSnapshot<T>(path: string, body: (snapshot: Snapshot) =
     return await body(snapshot);
   } finally {
     await snapshot.close();
+  }
+}
+
+/** An intent line (see IntentLine), or undefined. */
+export function parseIntentLine(text: string): IntentLine | undefined {
+  if (!text.includes('"intent"')) return undefined;
+  try {
+    const value: unknown = JSON.parse(text);
+    return isIntentLine(value) ? value : undefined;
+  } catch {
+    return undefined;
   }
 }
