@@ -30,6 +30,14 @@ export interface RowFacts {
   readonly held?: { readonly remote: string; readonly outputSha256: string };
   /** The source against `held`. */
   readonly heldSource?: SourceMatch;
+  /**
+   * A write an earlier run began and never recorded (a pending intent line: killed between the
+   * target's change and the row line), once the account is known: `landed` when the target now
+   * holds what the intent named.
+   */
+  readonly intent?: { readonly landed: boolean; readonly outputSha256: string };
+  /** The source against the intent. */
+  readonly intentSource?: SourceMatch;
   /** What the target reports now; undefined until resolved. */
   readonly account?: { readonly current?: string };
   /** sha256 of the avatar this run made for the row; undefined until made. */
@@ -41,15 +49,17 @@ export type Decision =
   | { readonly action: 'carry-failure'; readonly error: RowLineError }
   /** Leave the target alone for a protective reason (a skipped line with that reason). */
   | { readonly action: 'protect'; readonly reason: 'changed_by_user' | 'not_new' }
-  /** The target still holds what the tool made from this very source: nothing to do. */
-  | { readonly action: 'skip' }
+  /** The target still holds what the tool made from this very source: nothing to do.
+   * `recovered`: it holds it from a write whose line was lost (recorded as `ok`, see `intent`). */
+  | { readonly action: 'skip'; readonly recovered?: boolean }
   /** Make the avatar (if not made yet) and set it. */
   | { readonly action: 'write' }
   /** Decide again once this fact is known. */
   | { readonly action: 'need'; readonly fact: 'account' | 'content' | 'output' };
 
 export function decide(facts: RowFacts): Decision {
-  const { force, retryFailed, latest, held, account } = facts;
+  const { force, retryFailed, latest, account } = facts;
+  let { held, heldSource } = facts;
 
   // An onboarding wave from a full export: anyone the tool has ever set an avatar for on this
   // target (a held line survives later failures and compaction) is left alone, before any request.
@@ -63,6 +73,15 @@ export function decide(facts: RowFacts): Decision {
   }
 
   if (!account) return { action: 'need', fact: 'account' };
+
+  // The target holds what a pending intent named: the tool's own write, whose row line a kill
+  // lost. It stands for the held line from here on, so it is never taken for the user's choice.
+  const recovered = facts.intent?.landed === true && account.current !== undefined;
+  if (recovered) {
+    held = { remote: account.current!, outputSha256: facts.intent!.outputSha256 };
+    heldSource = facts.intentSource;
+  }
+  const skip: Decision = recovered ? { action: 'skip', recovered } : { action: 'skip' };
   const stillOurs = held !== undefined && account.current === held.remote;
 
   // The user set another avatar after the tool's: theirs wins unless the operator says otherwise.
@@ -71,10 +90,10 @@ export function decide(facts: RowFacts): Decision {
   // Still what the tool left: skip if the source is the same (cheap checks first), or if the new
   // avatar comes out byte for byte what is there.
   if (!force && stillOurs) {
-    if (facts.heldSource === 'same') return { action: 'skip' };
-    if (facts.heldSource === 'unknown') return { action: 'need', fact: 'content' };
+    if (heldSource === 'same') return skip;
+    if (heldSource === 'unknown') return { action: 'need', fact: 'content' };
     if (facts.outputSha256 === undefined) return { action: 'need', fact: 'output' };
-    if (facts.outputSha256 === held.outputSha256) return { action: 'skip' };
+    if (facts.outputSha256 === held!.outputSha256) return skip;
   }
   return { action: 'write' };
 }

@@ -10,7 +10,7 @@ import type { Fingerprint, SourceOptions, SourceRef } from '../input/source.js';
 import { locate, readSource, statSource } from '../input/source.js';
 import { CompactTable } from '../util/compact-table.js';
 import type { Ledger } from '../ledger/ledger.js';
-import type { HeldRowLine, RowLine } from '../ledger/lines.js';
+import type { HeldRowLine, IntentLine, RowLine } from '../ledger/lines.js';
 import { Lru } from '../util/lru.js';
 import type { Account, Avatar, Target } from '../targets/target.js';
 import { stripUrlSecrets } from '../url-secrets.js';
@@ -99,6 +99,8 @@ interface Part {
   account?: Account;
   held?: HeldRowLine;
   latest?: RowLine;
+  /** A pending intent (a write an earlier run began and never recorded). */
+  intent?: IntentLine;
   decision?: Decision;
 }
 
@@ -187,7 +189,7 @@ export async function run(config: RunConfig): Promise<RunResult> {
       return sourceSha256;
     };
     // Cheap first (same file, size and mtime, like rclone), content only when those differ.
-    const match = (line: RowLine | undefined, settings: string): SourceMatch => {
+    const match = (line: SourceFields | undefined, settings: string): SourceMatch => {
       if (!line || line.source !== source || line.settings !== settings) return 'different';
       if (!config.checksum && fingerprint && line.sourceSize === fingerprint.size && line.sourceMtimeMs !== undefined &&
         // A 1 ms modify window (rclone's idea): copy and restore tools keep milliseconds at best,
@@ -209,6 +211,7 @@ export async function run(config: RunConfig): Promise<RunResult> {
       // A duplicate row's failure describes that run's CSV, not this user's state.
       part.latest = found.latest?.error?.code === 'duplicate_user' ? undefined : found.latest;
       part.held = found.held;
+      part.intent = found.intent;
       const { latest, held } = part;
       const facts = part.facts;
       if (latest) facts.latest = { status: latest.status, ...(latest.error ? { error: latest.error } : {}), heals: latest.error ? heals(latest.error.code) : true };
@@ -232,7 +235,16 @@ export async function run(config: RunConfig): Promise<RunResult> {
       const facts = part.facts;
       facts.latestSource = match(part.latest, part.lane.settings);
       facts.heldSource = match(part.held, part.lane.settings);
-      if (part.account) facts.account = part.account;
+      if (part.account) {
+        facts.account = part.account;
+        const { intent } = part;
+        if (intent) {
+          const { current } = part.account;
+          const same = part.lane.target.features.isIntended ?? ((a: string, b: string) => a === b);
+          facts.intent = { landed: current !== undefined && intent.remote !== undefined && same(current, intent.remote), outputSha256: intent.outputSha256 };
+          facts.intentSource = match(intent, part.lane.settings);
+        }
+      }
       return decide(facts);
     };
     const alive = (await Promise.all(parts.map((part) => gather(part).then(() => part, (error: unknown) => settle(part.lane, part.base, error, extrasOf(part)).then(() => undefined)))))
@@ -304,13 +316,22 @@ export async function run(config: RunConfig): Promise<RunResult> {
           case 'protect':
             return await emit(lane, stamp({ ...base, status: 'skipped', reason: decision.reason }), more);
           case 'skip':
+            // The tool's own write whose line a kill lost: recorded now, as the write it was.
+            if (decision.recovered) return await emit(lane, stamp({ ...base, ...carried(part.intent!), remote: part.account!.current!, status: 'ok', reason: 'recovered' }), more);
             return await emit(lane, stamp({ ...base, status: 'skipped', ...(part.held && stillOurs ? carried(part.held) : {}) }), more);
           case 'need':
             throw new Error(`decide() still needs ${decision.fact} after every fact was gathered`);
           case 'write': {
             const produced = { outputSha256: output!.sha256, bytes: output!.jpeg.length, edge: output!.edge, quality: output!.quality };
             if (config.dryRun) return await emit(lane, stamp({ ...base, ...produced, status: 'ok', reason: 'dry_run' }), more);
-            const applied = await lane.net(() => lane.target.apply(part.account!, output!));
+            // The intent line is on disk before the target changes (the target awaits `intend`):
+            // if the process dies before the row line, the next run knows the write as its own.
+            const intend = (remote: string | undefined): Promise<void> =>
+              lane.ledger.append({ ...base, ...produced, type: 'intent', ts: new Date().toISOString(), ...(remote === undefined ? {} : { remote }) });
+            // An upload of these very bytes an interrupted run made and never set is set instead.
+            const { intent } = part;
+            const reuse = lane.target.features.reusesUploads && intent?.remote !== undefined && intent.outputSha256 === output!.sha256 && !part.facts.intent?.landed ? intent.remote : undefined;
+            const applied = await lane.net(() => lane.target.apply(part.account!, output!, { intend, ...(reuse === undefined ? {} : { reuse }) }));
             return await emit(lane, stamp({
               ...base, ...produced, status: 'ok', remote: applied.remote,
               ...(applied.stamp === undefined ? {} : { stamp: applied.stamp }),
@@ -414,10 +435,14 @@ function cellText(cell: string): string {
   return capText(stripUrlSecrets(cell));
 }
 
+/** The fields `match` compares a row's source with. */
+type SourceFields = Pick<RowLine, 'source' | 'settings' | 'sourceSize' | 'sourceMtimeMs' | 'sourceSha256'>;
+
 /** What a skipped row copies forward from the line that recorded the target's state. */
-function carried(held: RowLine): Partial<RowLine> {
+function carried(held: RowLine | IntentLine): Partial<RowLine> {
   const keys = ['outputSha256', 'bytes', 'edge', 'quality', 'remote', 'stamp'] as const;
   const out: Partial<Record<(typeof keys)[number], unknown>> = {};
-  for (const key of keys) if (held[key] !== undefined) out[key] = held[key];
+  const from = held as Partial<RowLine>;
+  for (const key of keys) if (from[key] !== undefined) out[key] = from[key];
   return out as Partial<RowLine>;
 }

@@ -51,6 +51,25 @@ export interface Applied {
   readonly previous?: string;
 }
 
+/**
+ * How the pipeline follows a write (issue 11). A kill between the target's change and the row's
+ * ledger line must not leave the tool's own avatar looking like the user's choice, so a target
+ * names what it is about to set before it sets it.
+ */
+export interface ApplyOptions {
+  /**
+   * Called once, after any upload and before the call that changes what the user shows, with the
+   * reference `resolve` will then report as `current` (undefined when it cannot be known before
+   * the write). The target awaits it: the ledger's intent line is on disk first.
+   */
+  readonly intend?: (remote: string | undefined) => Promise<void>;
+  /**
+   * An upload of these very bytes that an earlier, interrupted run made but never set (from its
+   * intent line): a target with `features.reusesUploads` sets it instead of uploading again.
+   */
+  readonly reuse?: string;
+}
+
 /** What `open` learnt about the destination; the image settings are derived from it. */
 export interface TargetLimits {
   /** The largest avatar the target accepts, in bytes: caps --max-bytes. */
@@ -76,6 +95,11 @@ export interface TargetFeatures<State = unknown> {
    * lookups), so the pipeline lets every row of its window call it at once instead of queueing
    * rows for a --concurrency slot first; the target's pacer still bounds its requests. */
   readonly batchesLookups?: boolean;
+  /** `apply` honours `ApplyOptions.reuse` (Matrix: an mxc URI uploaded but never set). */
+  readonly reusesUploads?: boolean;
+  /** Whether what `resolve` reports (`current`) is what an intent named (`remote` passed to
+   * `intend`). Absent: the two are compared as strings. */
+  isIntended?(current: string, intended: string): boolean;
   /** Users are case-insensitive on this target (Zulip and Authgear emails): the form two rows are
    * compared in to find duplicates. Absent: users compare exactly as written. */
   canonical?(user: string): string;
@@ -103,8 +127,8 @@ export interface Target<State = unknown> {
   /** Look one user up. `prior` lets a target answer "still what we left?" cheaply. Throws
    * RowError('user_not_found' | 'user_deactivated' | 'invalid_user_id' …). */
   resolve(user: string, prior: Prior | undefined): Promise<Account<State>>;
-  /** Upload and set. Returns what to record. */
-  apply(account: Account<State>, avatar: Avatar): Promise<Applied>;
+  /** Upload and set, calling `options.intend` before the target changes. Returns what to record. */
+  apply(account: Account<State>, avatar: Avatar, options?: ApplyOptions): Promise<Applied>;
   close(): Promise<void>;
 }
 

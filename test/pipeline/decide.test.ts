@@ -50,6 +50,24 @@ const cases: [string, Partial<RowFacts>, Decision][] = [
   ['--only-new, --force: still not new', { ...held, onlyNew: true, force: true }, { action: 'protect', reason: 'not_new' }],
   ['--only-new, never seen: look the user up', { onlyNew: true }, { action: 'need', fact: 'account' }],
   ['--only-new, only ever failed: as without it', { ...failedCorrupt, latestSource: 'same', onlyNew: true }, { action: 'carry-failure', error: corrupt }],
+
+  // A write an earlier run began and whose row line a kill lost (a pending intent, issue 11).
+  ['lost line, the target holds what the intent named, same source: the tool\'s own (recovered), not the user\'s',
+    { ...held, heldSource: 'same', account: { current: 'mxc://new' }, intent: { landed: true, outputSha256: 'bbb' }, intentSource: 'same' }, { action: 'skip', recovered: true }],
+  ['lost line, recognised, source changed since: make the avatar to compare',
+    { ...held, heldSource: 'different', account: { current: 'mxc://new' }, intent: { landed: true, outputSha256: 'bbb' }, intentSource: 'different' }, { action: 'need', fact: 'output' }],
+  ['lost line, recognised, new avatar byte-identical to the intent\'s: recovered',
+    { ...held, heldSource: 'different', account: { current: 'mxc://new' }, intent: { landed: true, outputSha256: 'bbb' }, intentSource: 'different', outputSha256: 'bbb' }, { action: 'skip', recovered: true }],
+  ['lost line, recognised, new avatar differs: write',
+    { ...held, heldSource: 'different', account: { current: 'mxc://new' }, intent: { landed: true, outputSha256: 'bbb' }, intentSource: 'different', outputSha256: 'ccc' }, { action: 'write' }],
+  ['lost line, first run ever (no held line), recognised: recovered',
+    { account: { current: 'mxc://new' }, intent: { landed: true, outputSha256: 'bbb' }, intentSource: 'same' }, { action: 'skip', recovered: true }],
+  ['intent that did not land, the target holds the tool\'s older avatar: as before (the held line decides)',
+    { ...held, heldSource: 'different', ...ours, intent: { landed: false, outputSha256: 'bbb' }, intentSource: 'same', outputSha256: 'bbb' }, { action: 'write' }],
+  ['intent that did not land, the user changed it: protect',
+    { ...held, heldSource: 'same', ...theirs, intent: { landed: false, outputSha256: 'bbb' }, intentSource: 'same' }, { action: 'protect', reason: 'changed_by_user' }],
+  ['lost line, recognised, --force: write',
+    { ...held, heldSource: 'same', account: { current: 'mxc://new' }, intent: { landed: true, outputSha256: 'bbb' }, intentSource: 'same', force: true }, { action: 'write' }],
 ];
 
 describe('decide(): one row on one target', () => {

@@ -8,7 +8,7 @@ import { createEndpoint } from '../../net/endpoint.js';
 import { createHttp, type Timeouts } from '../../net/http.js';
 import type { Pacer } from '../../net/pacer.js';
 import { writeThenVerify } from '../../net/write-then-verify.js';
-import type { Account, Applied, Avatar, Prior, Target, TargetFeatures, TargetLimits } from '../target.js';
+import type { Account, Applied, ApplyOptions, Avatar, Prior, Target, TargetFeatures, TargetLimits } from '../target.js';
 import { targetPacer, type PacingDeps } from '../pacing.js';
 import { startup } from '../startup.js';
 import { UploadOnce } from '../upload-once.js';
@@ -76,6 +76,8 @@ export class AuthgearTarget implements Target<State> {
       backupPrevious: false,
       // Authgear normalises emails and usernames case-insensitively: Ana@ and ana@ are one user.
       canonical: config.matchBy === 'phone_number' ? (user) => user.trim() : (user) => user.trim().toLowerCase(),
+      // An intent names the stored form (authgearimages:///…); resolve reports the https form.
+      isIntended: (current, intended) => isPictureOf(current, intended),
     };
     this.token = new AdminToken({
       privateKey: config.privateKey,
@@ -145,7 +147,7 @@ export class AuthgearTarget implements Target<State> {
     return { user, id: found.id, ...(current ? { current } : {}), state };
   }
 
-  async apply(account: Account<State>, avatar: Avatar): Promise<Applied> {
+  async apply(account: Account<State>, avatar: Avatar, options: ApplyOptions = {}): Promise<Applied> {
     const { api } = this.#open();
     const { state } = account;
     const stored = await this.#uploads.get(avatar.sha256, () => this.#open().api.upload(avatar.jpeg, `avatar-${avatar.sha256.slice(0, 16)}.jpg`));
@@ -164,6 +166,8 @@ export class AuthgearTarget implements Target<State> {
       this.deps.log.debug(`authgear: ${account.user} was updated since the lookup; writing on top of the newest attributes`);
     }
 
+    // The stored form (authgearimages:///…): `isIntended` matches the https form resolve reports.
+    await options.intend?.(stored);
     const after = await this.#setPicture(account.user, fresh, stored);
     const readBack = pictureOf(after.standardAttributes);
     const differences = otherDifferences(fresh.standardAttributes, after.standardAttributes);

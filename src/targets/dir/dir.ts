@@ -3,7 +3,7 @@ import { statSync } from 'node:fs';
 import { mkdir, open, opendir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { RowError } from '../../errors.js';
-import type { Account, Applied, Avatar, Prior, Target, TargetFeatures, TargetLimits } from '../target.js';
+import type { Account, Applied, ApplyOptions, Avatar, Prior, Target, TargetFeatures, TargetLimits } from '../target.js';
 import { fileNameFor } from './filename.js';
 
 // The embedded target: `<out>/<file name for user>.jpg`, written atomically (temp file in the
@@ -54,8 +54,10 @@ export class DirTarget implements Target<undefined> {
     return { user, current: createHash('sha256').update(await readFile(path)).digest('hex'), state: undefined };
   }
 
-  async apply(account: Account<undefined>, avatar: Avatar): Promise<Applied> {
+  async apply(account: Account<undefined>, avatar: Avatar, options: ApplyOptions = {}): Promise<Applied> {
     const path = this.pathFor(account.user);
+    // `current` is the file's sha256: a file a kill left unrecorded is known by its content.
+    await options.intend?.(avatar.sha256);
     const temp = join(this.#out, `${TEMP_PREFIX}${process.pid}-${randomBytes(6).toString('hex')}.tmp`);
     const handle = await open(temp, 'wx', 0o644);
     try {

@@ -6,7 +6,7 @@ import { createEndpoint } from '../../net/endpoint.js';
 import { createHttp, type Timeouts } from '../../net/http.js';
 import type { Pacer } from '../../net/pacer.js';
 import { writeThenVerify } from '../../net/write-then-verify.js';
-import type { Account, Applied, Avatar, Prior, Target, TargetFeatures, TargetLimits } from '../target.js';
+import type { Account, Applied, ApplyOptions, Avatar, Prior, Target, TargetFeatures, TargetLimits } from '../target.js';
 import { targetPacer, type PacingDeps } from '../pacing.js';
 import { startup } from '../startup.js';
 import { UploadOnce } from '../upload-once.js';
@@ -35,7 +35,7 @@ export class MatrixTarget implements Target<undefined> {
   readonly name = 'matrix';
   readonly id: string;
   /** Matrix ids are case-sensitive as written (`@Ana:x` is not `@ana:x`). */
-  readonly features: TargetFeatures<undefined> = { guardsUserChanges: true, bulkDiscovery: true, backupPrevious: false };
+  readonly features: TargetFeatures<undefined> = { guardsUserChanges: true, bulkDiscovery: true, backupPrevious: false, reusesUploads: true };
   /** Synapse's version, known after open(). */
   serverVersion?: string;
   #session?: Session;
@@ -88,9 +88,13 @@ export class MatrixTarget implements Target<undefined> {
     return { user, ...(account.avatarUrl ? { current: account.avatarUrl } : {}), state: undefined };
   }
 
-  async apply(account: Account<undefined>, avatar: Avatar): Promise<Applied> {
+  async apply(account: Account<undefined>, avatar: Avatar, options: ApplyOptions = {}): Promise<Applied> {
     const { directory } = this.#open();
-    const mxc = await this.#uploads.get(avatar.sha256, () => this.#open().api.upload(avatar.jpeg, `avatar-${avatar.sha256.slice(0, 16)}.jpg`));
+    // An upload an interrupted run made of these bytes and never set is set now rather than
+    // uploaded again: Synapse keeps every upload forever (issue 11).
+    const upload = () => this.#open().api.upload(avatar.jpeg, `avatar-${avatar.sha256.slice(0, 16)}.jpg`);
+    const mxc = await this.#uploads.get(avatar.sha256, options.reuse ? () => Promise.resolve(options.reuse!) : upload);
+    await options.intend?.(mxc);
     await this.#setAvatar(account.user, mxc);
     directory.remember(account.user, mxc);
     return { remote: mxc, ...(account.current ? { previous: account.current } : {}) };

@@ -16,7 +16,7 @@ import type { ErrorPolicy } from '../../net/errors.js';
 import { createHttp, type HttpClient, type Timeouts } from '../../net/http.js';
 import { Pacer } from '../../net/pacer.js';
 import { writeThenVerify } from '../../net/write-then-verify.js';
-import type { Account, Applied, Avatar, Prior, Target, TargetFeatures, TargetLimits } from '../target.js';
+import type { Account, Applied, ApplyOptions, Avatar, Prior, Target, TargetFeatures, TargetLimits } from '../target.js';
 import { targetPacer, type PacingDeps } from '../pacing.js';
 import { startup } from '../startup.js';
 import { ZulipApi, type Auth, type ZulipUser } from './api.js';
@@ -194,7 +194,7 @@ export class ZulipTarget implements Target<Resolved> {
     if (!keys.has(email)) throw new RowError('credentials_invalid', `--credentials has no API key for ${email}`);
   }
 
-  async apply(account: Account<Resolved>, avatar: Avatar): Promise<Applied> {
+  async apply(account: Account<Resolved>, avatar: Avatar, options: ApplyOptions = {}): Promise<Applied> {
     const session = this.#open();
     const { user, email } = account.state;
     this.#checkWritable(user, email, session.keys);
@@ -206,7 +206,7 @@ export class ZulipTarget implements Target<Resolved> {
       const api = this.#api(session.http, pacer, userPolicy);
       return await this.#withKey(user, email, async (credential) => {
         const me = await this.#confirm(api, credential, user);
-        return this.#upload(api, credential, user, me, avatar);
+        return this.#upload(api, credential, user, me, avatar, options);
       });
     } finally {
       this.#userPacers.delete(id);
@@ -301,12 +301,15 @@ export class ZulipTarget implements Target<Resolved> {
     return me;
   }
 
-  async #upload(api: ZulipApi, credential: UserCredential, user: ZulipUser, me: ZulipUser | undefined, avatar: Avatar): Promise<Applied> {
+  async #upload(api: ZulipApi, credential: UserCredential, user: ZulipUser, me: ZulipUser | undefined, avatar: Avatar, options: ApplyOptions): Promise<Applied> {
     const { admin, adminAuth, directory } = this.#open();
     const auth: Auth = { authorization: basic(credential.email, credential.key) };
     const what = `upload the avatar of ${credential.email}`;
     const before = me?.avatarVersion ?? user.avatarVersion;
     const beforeUrl = me ? me.avatarUrl : user.avatarUrl;
+    // Zulip's `current` is avatar_version, which the upload moves to before + 1 (§1): that is the
+    // value to expect. Unknown (a server that reports no version): the intent names nothing.
+    await options.intend?.(before === undefined ? undefined : String(before + 1));
     // A lost answer is read back before sending again, so that it does not cost a second upload
     // and a second event: the upload landed if the version moved past the one seen before.
     const landed = await writeThenVerify<{ url: string | undefined; version?: number }>({

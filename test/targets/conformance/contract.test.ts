@@ -4,6 +4,8 @@
 //     next, so "still what the tool left" is `current === prior.remote`;
 //   - an avatar the user set themselves reads differently, so it is never mistaken for the tool's;
 //   - an avatar a user already had before the tool came is visible as `current`;
+//   - apply() names, through `intend`, before it changes the target, what resolve() will report as
+//     `current` (issue 11): a write whose ledger line a kill lost is then known as the tool's own;
 //   - refusals carry the documented codes (an avatar over the announced size: upload_rejected);
 //     refused credentials stop the run at open().
 //   - what `features` declares is what the target does (bulk lookups cost a handful of requests).
@@ -74,6 +76,34 @@ describe.each(harnesses)('target contract: $name', (harness) => {
 
     const again = priorOf(image, await next.apply(account, image));
     expect((await (await opened(fresh())).resolve(world.cast.fresh, again)).current).toBe(again.remote);
+  });
+
+  test('apply() announces what it is about to set before the target changes, and the next run recognises it', async () => {
+    const target = await opened(fresh());
+    const image = await avatar(6);
+    const account = await target.resolve(world.cast.fresh, undefined);
+    const intended: (string | undefined)[] = [];
+    let currentWhenIntended: string | undefined = 'not called';
+    const applied = await target.apply(account, image, {
+      intend: async (remote) => {
+        intended.push(remote);
+        // The ledger line is written here: the user must not show the new avatar yet.
+        currentWhenIntended = (await (await opened(fresh())).resolve(world.cast.fresh, undefined)).current;
+      },
+    });
+    expect(intended).toHaveLength(1);
+    expect(intended[0]).toBeDefined();
+    expect(currentWhenIntended).toBe(account.current);
+
+    // The next run has only the intent (the row line was lost): what it reads is what was intended.
+    const next = await (await opened(fresh())).resolve(world.cast.fresh, undefined);
+    const isIntended = target.features.isIntended ?? ((a: string, b: string) => a === b);
+    expect(next.current).toBe(applied.remote);
+    expect(isIntended(next.current!, intended[0]!)).toBe(true);
+    // … and a value the user sets is not.
+    await world.userSetsAvatar(world.cast.fresh);
+    const theirs = await (await opened(fresh())).resolve(world.cast.fresh, undefined);
+    expect(isIntended(theirs.current!, intended[0]!)).toBe(false);
   });
 
   test('an avatar the user set after the tool reads differently from what the tool left', async () => {
