@@ -91,8 +91,9 @@ export type LedgerLine = RunLine | RowLine | EndLine;
 /**
  * Written (and on disk) before a target is changed: "this run is about to make the target hold
  * `outputSha256` (of `bytes` bytes) as `remote`". Added in the second wave (issue 11). An intent
- * is *pending* while no row line for (target, user) follows it: the process died between the
- * write and its row line (kill -9, a Ctrl-C that aborted a request the server had applied). The
+ * is *pending* while no row line for (target, user) that says what the target holds (`remote`
+ * set) follows it: the process died between the write and its row line (kill -9), or the row
+ * failed with the write's fate unknown (a Ctrl-C that aborted a request the server had applied). The
  * next run then recognises the target's value as the tool's own write when it equals `remote`
  * (instead of "the user changed it"), and may reuse an upload it names. It carries the row's
  * source fields so that the recognised write is judged like any held line (same source: skip).

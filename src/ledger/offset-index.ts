@@ -8,7 +8,9 @@ export interface RowOffsets {
   readonly latest?: number;
   /** Byte offset of the latest row line with `remote` set, if any. */
   readonly held?: number;
-  /** Byte offset of the pending intent line: the latest intent, when no row line follows it. */
+  /** Byte offset of the pending intent line: the latest intent, when no row line saying what the
+   * target holds (`remote` set) follows it. A failed line does not settle it: a write aborted by
+   * Ctrl-C or lost to a timeout may have landed all the same. */
   readonly intent?: number;
 }
 
@@ -25,7 +27,7 @@ export class OffsetIndex {
   private readonly latest = new NumberColumn();
   /** Offset + 1, so that the column's 0 means "no line with remote yet". */
   private readonly held = new NumberColumn();
-  /** Offset + 1 of the latest intent line; pending when past the latest row line. */
+  /** Offset + 1 of the latest intent line; pending when past the latest held line. */
   private readonly intent = new NumberColumn();
   private readonly scratch = new Uint32Array(2);
 
@@ -42,7 +44,7 @@ export class OffsetIndex {
     if (holdsRemote) this.held.set(id, offset + 1);
   }
 
-  /** Record an intent line at `offset` (see IntentLine); a later row line settles it. */
+  /** Record an intent line at `offset` (see IntentLine); a later row line with `remote` settles it. */
   recordIntent(target: string, user: string, offset: number): void {
     fingerprint(this.scratch, target, user);
     const id = this.slots.add(this.scratch[0]!, this.scratch[1]!);
@@ -57,7 +59,7 @@ export class OffsetIndex {
       const latest = this.latest.get(id);
       const intent = this.intent.get(id);
       if (latest !== 0) lines += held !== 0 && held !== latest ? 2 : 1;
-      if (intent > latest) lines++;
+      if (intent > held) lines++;
     }
     return lines;
   }
@@ -72,7 +74,7 @@ export class OffsetIndex {
     return {
       ...(latest !== 0 ? { latest: latest - 1 } : {}),
       ...(held !== 0 ? { held: held - 1 } : {}),
-      ...(intent > latest ? { intent: intent - 1 } : {}),
+      ...(intent > held ? { intent: intent - 1 } : {}),
     };
   }
 }

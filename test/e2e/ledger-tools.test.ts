@@ -160,7 +160,8 @@ describe('avatar-import ledger merge', () => {
     }
     const result = await runCli(['ledger', 'merge', merged!, a!, b!]);
     expect(result.code).toBe(0);
-    expect(result.stdout).toMatch(/^merged 2 ledgers into .*merged\.jsonl: 8 lines/);
+    // Per machine: a run line, an intent and a row line per person, an end line.
+    expect(result.stdout).toMatch(/^merged 2 ledgers into .*merged\.jsonl: 12 lines/);
     expect((await runCli(['ledger', 'runs', '--ledger', merged!])).stdout.trim().split('\n')).toHaveLength(3);
 
     const written = await Promise.all(FINE.map(async (p) => (await stat(join(out, `${p.id}.jpg`))).mtimeMs));

@@ -44,6 +44,17 @@ describe('intent lines', () => {
       await ledger.close();
     }));
 
+  test('a failed row line does not settle it: an aborted write may have landed all the same', () =>
+    withTempDir(async (dir) => {
+      const path = join(dir, 'l.jsonl');
+      const ok = okRow('ana', 1);
+      const failed = failedRow('ana', 1, { run: 'run-2', error: { code: 'interrupted', message: 'aborted' } });
+      await writeFile(path, jsonl(runLine(), ok, intent('ana', 1), failed));
+      const ledger = await Ledger.open(path, {});
+      expect(await ledger.lookup(TARGET, 'ana')).toEqual({ latest: failed, held: ok, intent: intent('ana', 1) });
+      await ledger.close();
+    }));
+
   test('a user known only from an intent (the first run was killed mid-write) has nothing but the intent', () =>
     withTempDir(async (dir) => {
       const path = join(dir, 'l.jsonl');
