@@ -33,7 +33,7 @@ export interface KillSoakResult {
   /** Users caught in flight by a kill (written, not yet recorded). */
   readonly inFlightAtKills: number;
   readonly disagreements: number;
-  /** Issue 11 defect 1 (not fixed here): users the tool itself wrote, skipped as changed_by_user. */
+  /** Issue 11 defect 1: users the tool itself wrote, skipped as changed_by_user (must be 0). */
   readonly changedByUser: number;
   readonly stray: string[];
   readonly finalExit: number | null;
