@@ -12,11 +12,9 @@ export const DETECTED_DELIMITERS = [',', ';', '\t'] as const;
 const MAX_PEEK_BYTES = 1024 * 1024;
 
 export interface Peeked {
-  /** Every chunk read from the source so far, untouched, to be fed to the parser first. */
+  /** Every chunk read so far, untouched, to be fed to the parser first. */
   chunks: Buffer[];
-  /** From the BOM: Excel's "Unicode text" export is UTF-16LE; everything else is read as UTF-8. */
-  encoding: 'utf8' | 'utf16le';
-  /** The first line that is not blank, decoded, without BOM or line break; undefined if none. */
+  /** The first line that is not blank, without BOM or line break; undefined if none. */
   firstLine: string | undefined;
 }
 
@@ -48,57 +46,40 @@ export function detectDelimiter(headerLine: string): string {
 }
 
 /**
- * Reads chunks until the first non-blank line is complete (a line break outside quotes), the
- * source ends, or MAX_PEEK_BYTES were read. `onBytes` counts what was taken from the source.
+ * Reads UTF-8 chunks (encoding.ts has converted them) until the first non-blank line is complete
+ * (a line break outside quotes), the source ends, or MAX_PEEK_BYTES were read.
  */
-export async function peekFirstLine(
-  source: AsyncIterator<Buffer | string>,
-  onBytes: (bytes: number) => void,
-): Promise<Peeked> {
+export async function peekFirstLine(source: AsyncIterator<Buffer>): Promise<Peeked> {
   const chunks: Buffer[] = [];
+  const decoder = new StringDecoder('utf8');
   let total = 0;
-  let decoder: StringDecoder | undefined;
-  let encoding: Peeked['encoding'] = 'utf8';
   let text = '';
   let scanned = 0;
   let lineStart = 0;
   let quoted = false;
-  let ended = false;
 
-  while (!ended && total < MAX_PEEK_BYTES) {
+  while (total < MAX_PEEK_BYTES) {
     const next = await source.next();
     if (next.done) {
-      ended = true;
+      text += decoder.end();
     } else {
-      const chunk = typeof next.value === 'string' ? Buffer.from(next.value) : next.value;
-      chunks.push(chunk);
-      total += chunk.length;
-      onBytes(chunk.length);
+      chunks.push(next.value);
+      total += next.value.length;
+      text += decoder.write(next.value);
     }
-    // The encoding is known from the BOM, so wait for enough bytes to see one.
-    if (decoder === undefined) {
-      if (total < 3 && !ended) continue;
-      const head = Buffer.concat(chunks);
-      encoding = head[0] === 0xff && head[1] === 0xfe ? 'utf16le' : 'utf8';
-      decoder = new StringDecoder(encoding);
-      text = decoder.write(head);
-    } else if (!next.done) {
-      text += decoder.write(chunks[chunks.length - 1]!);
-    }
-    if (ended) text += decoder.end();
-
     for (; scanned < text.length; scanned++) {
       const char = text[scanned];
       if (char === '"') quoted = !quoted;
       else if (!quoted && (char === '\n' || char === '\r')) {
         const line = clean(text.slice(lineStart, scanned));
-        if (!isBlank(line)) return { chunks, encoding, firstLine: line };
+        if (!isBlank(line)) return { chunks, firstLine: line };
         lineStart = scanned + 1;
       }
     }
+    if (next.done) break;
   }
   const rest = clean(text.slice(lineStart));
-  return { chunks, encoding, firstLine: isBlank(rest) ? undefined : rest };
+  return { chunks, firstLine: isBlank(rest) ? undefined : rest };
 }
 
 /** Same idea as a blank record in csv.ts: nothing but spaces, delimiters and empty quotes. */

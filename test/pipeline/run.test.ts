@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { FatalError, RowError } from '../../src/errors.js';
 import { settingsKey } from '../../src/image/normalise.js';
 import type { NormaliseOptions } from '../../src/image/normalise.js';
-import type { CsvInput, CsvRecord } from '../../src/input/csv.js';
+import type { CsvRecord } from '../../src/input/csv.js';
+import type { TableInput } from '../../src/input/table.js';
 import { Ledger } from '../../src/ledger/ledger.js';
 import type { RowLine } from '../../src/ledger/lines.js';
 import { run, windowFor } from '../../src/pipeline/run.js';
@@ -63,7 +64,7 @@ class FakeTarget implements Target<undefined> {
 
 const normalise: NormaliseOptions = { size: 128, minSize: 32, maxBytes: 1 << 20, quality: 80, crop: 'centre', background: 'white', allowSvg: false, maxPixels: 1e8 };
 
-function csvOf(rows: [string, string][], onPull?: (row: number) => void): CsvInput {
+function csvOf(rows: [string, string][], onPull?: (row: number) => void): TableInput {
   async function* records(): AsyncGenerator<CsvRecord> {
     let row = 0;
     for (const [id, image] of rows) {
@@ -72,7 +73,7 @@ function csvOf(rows: [string, string][], onPull?: (row: number) => void): CsvInp
       yield { row, line: row + 1, fields: { id, image } };
     }
   }
-  return { headers: ['id', 'image'], delimiter: ',', records: records(), bytesRead: () => 0 };
+  return { headers: ['id', 'image'], records: records(), useColumns: () => undefined, bytesRead: () => 0 };
 }
 
 async function setup(photos: Record<string, number>) {
