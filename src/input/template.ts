@@ -39,10 +39,15 @@ interface Placeholder {
   filters: Filter[];
 }
 
-export function compileTemplate(template: string, headers: string[]): (fields: Record<string, string>) => string {
-  const parts = parse(template, headers);
+/**
+ * `option` names the flag in messages: the same language serves --user-template,
+ * --image-template and --file-name.
+ */
+export function compileTemplate(template: string, headers: readonly string[], option = '--user-template'): (fields: Record<string, string>) => string {
+  const parts = parse(template, headers, option);
   if (!parts.some((part) => typeof part !== 'string')) {
-    throw new UsageError(`--user-template ${JSON.stringify(template)} has no {column} placeholder, so every row would name the same user`);
+    const what = option === '--user-template' ? 'every row would name the same user' : 'every row would get the same value';
+    throw new UsageError(`${option} ${JSON.stringify(template)} has no {column} placeholder, so ${what}`);
   }
   return (fields) => {
     let id = '';
@@ -52,7 +57,7 @@ export function compileTemplate(template: string, headers: string[]): (fields: R
         continue;
       }
       const cell = fields[part.column] ?? '';
-      if (cell.trim() === '') throw new RowError('missing_value', `the ${part.column} cell is empty (needed by --user-template)`);
+      if (cell.trim() === '') throw new RowError('missing_value', `the ${part.column} cell is empty (needed by ${option})`);
       const value = part.filters.reduce((current, filter) => filter(current), cell);
       if (value === '') {
         throw new RowError('missing_value', `{${part.text}} is empty for this row (${part.column} is ${JSON.stringify(cell)})`);
@@ -63,7 +68,7 @@ export function compileTemplate(template: string, headers: string[]): (fields: R
   };
 }
 
-function parse(template: string, headers: readonly string[]): Array<string | Placeholder> {
+function parse(template: string, headers: readonly string[], option: string): Array<string | Placeholder> {
   const parts: Array<string | Placeholder> = [];
   let literal = '';
   for (let i = 0; i < template.length; i++) {
@@ -73,15 +78,15 @@ function parse(template: string, headers: readonly string[]): Array<string | Pla
       literal += char;
       i++;
     } else if (char === '}') {
-      throw new UsageError(`--user-template ${JSON.stringify(template)}: a "}" with no "{" at position ${i + 1} (write "}}" for a literal brace)`);
+      throw new UsageError(`${option} ${JSON.stringify(template)}: a "}" with no "{" at position ${i + 1} (write "}}" for a literal brace)`);
     } else if (char === '{') {
       const end = template.indexOf('}', i + 1);
       if (end === -1) {
-        throw new UsageError(`--user-template ${JSON.stringify(template)}: the "{" at position ${i + 1} is never closed (write "{{" for a literal brace)`);
+        throw new UsageError(`${option} ${JSON.stringify(template)}: the "{" at position ${i + 1} is never closed (write "{{" for a literal brace)`);
       }
       if (literal !== '') parts.push(literal);
       literal = '';
-      parts.push(placeholder(template, template.slice(i + 1, end), headers));
+      parts.push(placeholder(template, template.slice(i + 1, end), headers, option));
       i = end;
     } else {
       literal += char;
@@ -91,9 +96,20 @@ function parse(template: string, headers: readonly string[]): Array<string | Pla
   return parts;
 }
 
-function placeholder(template: string, text: string, headers: readonly string[]): Placeholder {
+/** The column names a template's placeholders use, as written (for checking them all at once). */
+export function templateColumns(template: string): string[] {
+  const names: string[] = [];
+  const pattern = /\{\{|\}\}|\{([^}]*)\}/g;
+  for (let match = pattern.exec(template); match; match = pattern.exec(template)) {
+    const name = match[1]?.split('|')[0]?.trim();
+    if (name) names.push(name);
+  }
+  return names;
+}
+
+function placeholder(template: string, text: string, headers: readonly string[], option: string): Placeholder {
   const [name = '', ...filterNames] = text.split('|').map((part) => part.trim());
-  const where = `--user-template ${JSON.stringify(template)}`;
+  const where = `${option} ${JSON.stringify(template)}`;
   if (name === '') throw new UsageError(`${where}: {${text}} names no column; the headers are ${listHeaders(headers)}`);
   const column = findColumn(headers, name);
   if (column === undefined) {

@@ -1,5 +1,5 @@
 import { UsageError } from '../../src/errors.js';
-import { pickColumns } from '../../src/input/csv.js';
+import { chooseColumns, pickColumns } from '../../src/input/columns.js';
 
 describe('choosing the id and image columns', () => {
   test.each([
@@ -22,21 +22,61 @@ describe('choosing the id and image columns', () => {
   });
 
   test('an explicit name that is not a header is a usage error naming it and the headers found', () => {
-    expect(() => pickColumns(['id', 'photo'], { idColumn: 'mail' })).toThrow(UsageError);
-    expect(() => pickColumns(['id', 'photo'], { idColumn: 'mail' }))
-      .toThrow('--id-column "mail": the CSV has no such column; the headers found are "id", "photo"');
-    expect(() => pickColumns(['id', 'photo'], { imageColumn: 'img' })).toThrow(/--image-column "img"/);
+    expect(() => pickColumns(['id', 'photo'], { idColumn: 'mailbox' })).toThrow(UsageError);
+    expect(() => pickColumns(['id', 'photo'], { idColumn: 'mailbox' }))
+      .toThrow('columns missing: --id-column names no column "mailbox". The headers found are "id", "photo" (names match in any case, ignoring spaces, "_", "-" and ".")');
+    expect(() => pickColumns(['id', 'photo'], { imageColumn: 'img' })).toThrow(/--image-column names no column "img"/);
   });
 
-  test('no usable column is a usage error naming the headers found and the option to use', () => {
-    expect(() => pickColumns(['Name', 'Mail', 'Headshot'], {})).toThrow(UsageError);
-    expect(() => pickColumns(['Name', 'Mail', 'Headshot'], {}))
-      .toThrow(/no id column found: .*the headers found are "Name", "Mail", "Headshot"; choose one with --id-column/);
-    expect(() => pickColumns(['id', 'Headshot'], {})).toThrow(/no image column found: .*"Headshot"; choose one with --image-column/);
+  test('no usable column is a usage error naming the headers found and the options to use', () => {
+    expect(() => pickColumns(['Name', 'Phone', 'Headshot'], {})).toThrow(UsageError);
+    expect(() => pickColumns(['Name', 'Phone', 'Headshot'], {}))
+      .toThrow(/no id column \(looked for user_id, .*; or give --id-column or --user-template\).*The headers found are "Name", "Phone", "Headshot"/);
+    expect(() => pickColumns(['id', 'Headshot'], {})).toThrow(/no image column \(looked for image, .*; or give --image-column or --image-template\)/);
+  });
+
+  test('everything missing is named in one error, template placeholders included', () => {
+    const headers = ['Name', 'Department'];
+    expect(() => chooseColumns(headers, { userTemplate: '{Work Email|lower}', imageColumn: 'Photo' }))
+      .toThrow('columns missing: --user-template {Work Email} names no column "Work Email"; --image-column names no column "Photo". The headers found are "Name", "Department" (names match in any case, ignoring spaces, "_", "-" and ".")');
+  });
+
+  test.each([
+    [['Employee ID', 'Full Name', 'Photo File Name'], 'Employee ID', 'Photo File Name'],
+    [['Work E-mail', 'Photo URL'], 'Work E-mail', 'Photo URL'],
+    [['E-Mail', 'Foto'], 'E-Mail', 'Foto'],
+    [['UPN', 'Bild'], 'UPN', 'Bild'],
+    [['Worker ID', 'picture.url'], 'Worker ID', 'picture.url'],
+    [['Email Address', 'PhotoURL'], 'Email Address', 'PhotoURL'],
+  ])('headers real exports use are found after dropping case, spaces, "_", "-" and ".": %j', (headers, id, image) => {
+    expect(pickColumns(headers, {})).toEqual({ id, image });
+  });
+
+  test('a target that matches users by e-mail takes the e-mail column over a bare id; others take the id', () => {
+    const headers = ['id', 'Work Email', 'Photo'];
+    expect(chooseColumns(headers, { preferEmail: true })).toMatchObject({ id: 'Work Email', image: 'Photo' });
+    expect(chooseColumns(headers, {})).toMatchObject({ id: 'id', image: 'Photo' });
+    expect(chooseColumns(headers, { preferEmail: true, idColumn: 'id' })).toMatchObject({ id: 'id' });
+    expect(chooseColumns(headers, { preferEmail: true }).description).toBe('columns: id "Work Email" (the target matches users by e-mail), image "Photo"');
+  });
+
+  test('--user-template alone is enough: no id column is needed, and its columns are the ones in use', () => {
+    const chosen = chooseColumns(['First', 'Last', 'Picture'], { userTemplate: '{first|lower}.{last|lower}' });
+    expect(chosen).toEqual({
+      image: 'Picture',
+      used: ['Picture', 'First', 'Last'],
+      description: 'columns: user from --user-template "{first|lower}.{last|lower}", image "Picture"',
+    });
+  });
+
+  test('--image-template builds the image path, so no image column is needed', () => {
+    const chosen = chooseColumns(['Employee ID', 'Department'], { imageTemplate: 'photos/{Employee ID}.jpg' });
+    expect(chosen).toMatchObject({ id: 'Employee ID', used: ['Employee ID'] });
+    expect(chosen.image).toBeUndefined();
   });
 
   test('two spellings of one usual header are ambiguous rather than a silent pick', () => {
-    expect(() => pickColumns(['User ID', 'user_id', 'photo'], {})).toThrow(/more than one column could be the id column \("User ID", "user_id"\)/);
+    expect(() => pickColumns(['User ID', 'user_id', 'photo'], {})).toThrow(/more than one column could be the id column \("User ID", "user_id"\); choose one with --id-column/);
     expect(() => pickColumns(['User ID', 'user_id', 'photo'], { idColumn: 'user id' })).toThrow(/ambiguous/);
     expect(pickColumns(['User ID', 'user_id', 'photo'], { idColumn: 'user_id' })).toEqual({ id: 'user_id', image: 'photo' });
   });

@@ -66,7 +66,7 @@ describe('a row that cannot build its id fails alone', () => {
 
 describe('a template that cannot work is refused before the first row', () => {
   test.each([
-    ['an unknown column, listing the headers', '@{username}:x', /no column "username"; the headers are "User Name", "Email", "Display name", "empty"/],
+    ['an unknown column, listing the headers', '@{nickname}:x', /no column "nickname"; the headers are "User Name", "Email", "Display name", "empty"/],
     ['an unknown filter, listing the filters', '{email|casefold}', /unknown filter "casefold" in \{email\|casefold\}; the filters are lower, upper, trim, localpart, domain, slug/],
     ['an inherited property is not a filter', '{email|constructor}', /unknown filter "constructor"/],
     ['an empty placeholder', '@{}:x', /names no column/],

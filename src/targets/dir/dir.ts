@@ -3,8 +3,10 @@ import { statSync } from 'node:fs';
 import { mkdir, open, opendir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { RowError } from '../../errors.js';
+import { CompactTable } from '../../util/compact-table.js';
+import { Lru } from '../../util/lru.js';
 import type { Account, Applied, ApplyOptions, Avatar, Prior, Target, TargetFeatures, TargetLimits } from '../target.js';
-import { fileNameFor } from './filename.js';
+import { fileNamer, sameFileKey } from './filename.js';
 
 // The embedded target: `<out>/<file name for user>.jpg`, written atomically (temp file in the
 // same folder, then rename) so a reader or a crash never sees half an avatar.
@@ -15,24 +17,54 @@ export interface DirOptions {
   out: string;
   /** Verify held files by content (sha256) instead of size + mtime. */
   checksum: boolean;
+  /** --file-name template ({user}); default: the user id, lower-cased and made safe. */
+  fileName?: string;
 }
 
 export class DirTarget implements Target<undefined> {
   readonly name = 'dir';
   readonly id: string;
   /** The folder is the tool's own: what is in it is replaced, not guarded. */
-  readonly features: TargetFeatures<undefined> = { guardsUserChanges: false, bulkDiscovery: false, backupPrevious: false };
+  readonly features: TargetFeatures<undefined> = {
+    guardsUserChanges: false,
+    bulkDiscovery: false,
+    backupPrevious: false,
+    claim: (user, row) => this.claim(user, row),
+  };
   readonly #out: string;
   readonly #checksum: boolean;
+  readonly #name: (user: string) => string;
+  // Which row took each file name in this run. Compact (a million names in ~20 MB) because it
+  // holds every row; the users themselves are remembered only for the recent ones, to name both
+  // in the message (an older one is named by its row).
+  readonly #claimed = new CompactTable();
+  readonly #recent = new Lru<string, string>(4096);
 
   constructor(options: DirOptions) {
     this.#out = resolve(options.out);
     this.#checksum = options.checksum;
+    this.#name = fileNamer(options.fileName);
     this.id = `dir:${this.#out}`;
   }
 
   pathFor(user: string): string {
-    return join(this.#out, `${fileNameFor(user)}.jpg`);
+    return join(this.#out, `${this.#name(user)}.jpg`);
+  }
+
+  claim(user: string, row: number): void {
+    const name = this.#name(user);
+    const key = sameFileKey(name);
+    const earlier = this.#claimed.get(key);
+    if (earlier !== undefined) {
+      const other = this.#recent.get(key);
+      throw new RowError(
+        'duplicate_file_name',
+        `${JSON.stringify(user)} would be written to ${name}.jpg, the file of ${other === undefined ? `the user on row ${earlier}` : JSON.stringify(other)} (row ${earlier}); ` +
+          'file names ignore case, so that row keeps the file and this one is not written (--file-name can name files differently)',
+      );
+    }
+    this.#claimed.set(key, row);
+    this.#recent.set(key, user);
   }
 
   async open(): Promise<TargetLimits> {

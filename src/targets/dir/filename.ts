@@ -1,35 +1,57 @@
 import { createHash } from 'node:crypto';
+import { compileTemplate } from '../../input/template.js';
 
-// A user id becomes a file name by an injective encoding, so two users can never share a file,
-// whatever their ids look like: lowercase letters, digits, '-', '_' and inner '.' stay as they are
-// (readable names for the common case), every other byte becomes %XX. Upper case is encoded too,
-// because "Ana" and "ana" would otherwise be the same file on case-insensitive file systems
-// (macOS, Windows). '%' itself is always encoded, so an encoded name can never equal a plain one.
+// A user id becomes a file name people can read and type (`jane.doe@example.org.jpg`), safe on
+// every file system: letters (lower-cased, composed Unicode), digits, '.', '@', '-' and '_' stay
+// as they are, every other byte becomes %XX ('%' itself always does, so an encoded name can never
+// equal a plain one). Lower-casing is what keeps names apart on case-insensitive file systems
+// (macOS, Windows): two users who would differ only by case get one name, and DirTarget.claim
+// fails the later row with duplicate_file_name instead of letting one overwrite the other.
 
-const KEEP = /[a-z0-9_-]/;
 // Names Windows refuses whatever the extension.
 const RESERVED = /^(con|prn|aux|nul|com[0-9]|lpt[0-9])$/;
 // Leaves room for ".jpg" and a temp suffix within the usual 255-byte name limit.
 const MAX_NAME = 180;
 
+/** The readable default: `{user|lower}`, made safe. */
 export function fileNameFor(user: string): string {
+  return safeName(user.normalize('NFC').toLowerCase(), user);
+}
+
+/** `--file-name TEMPLATE` (the --user-template language, with one placeholder: {user}). */
+export function fileNamer(template: string | undefined): (user: string) => string {
+  if (template === undefined) return fileNameFor;
+  const build = compileTemplate(template, ['user'], '--file-name');
+  return (user) => safeName(build({ user }).normalize('NFC'), user);
+}
+
+/** The key two names share when a case-insensitive file system would take them for one file. */
+export function sameFileKey(name: string): string {
+  return name.normalize('NFC').toLowerCase();
+}
+
+function safeName(text: string, user: string): string {
   let name = '';
-  const bytes = Buffer.from(user, 'utf8');
-  for (let i = 0; i < bytes.length; i++) {
-    const byte = bytes[i]!;
-    const char = String.fromCharCode(byte);
-    const innerDot = char === '.' && i > 0 && i < bytes.length - 1;
-    name += byte < 0x80 && (KEEP.test(char) || innerDot) ? char : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
-  }
+  const chars = [...text];
+  chars.forEach((char, i) => {
+    // A leading dot would hide the file; a trailing one is dropped by Windows.
+    const edgeDot = char === '.' && (i === 0 || i === chars.length - 1);
+    name += /^[\p{L}\p{N}@_-]$/u.test(char) || (char === '.' && !edgeDot) ? char : percent(char);
+  });
   if (name === '') name = '%';
-  if (RESERVED.test(name.split('.')[0]!)) name = `%${name.charCodeAt(0).toString(16).toUpperCase()}${name.slice(1)}`;
-  if (name.length > MAX_NAME) {
+  if (RESERVED.test(name.split('.')[0]!.toLowerCase())) name = `${percent(name[0]!)}${name.slice(1)}`;
+  if (Buffer.byteLength(name) > MAX_NAME) {
     // '~' is never produced above, so a shortened name cannot equal a short one; two long ids
     // share a name only if their sha256 collide.
-    let cut = name.slice(0, MAX_NAME - 65);
+    let cut = name;
+    while (Buffer.byteLength(cut) > MAX_NAME - 65) cut = [...cut].slice(0, -1).join('');
     const partial = cut.lastIndexOf('%');
     if (partial > cut.length - 3) cut = cut.slice(0, partial);
     name = `${cut}~${createHash('sha256').update(user).digest('hex')}`;
   }
   return name;
+}
+
+function percent(char: string): string {
+  return [...Buffer.from(char, 'utf8')].map((byte) => `%${byte.toString(16).toUpperCase().padStart(2, '0')}`).join('');
 }
