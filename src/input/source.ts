@@ -9,6 +9,7 @@ import { capText } from '../capped-text.js';
 import { RowError } from '../errors.js';
 import { stripUrlSecrets } from '../url-secrets.js';
 import { checkUrl, displayUrl } from './hosts.js';
+import { cellPath, FileFinder } from './find-file.js';
 import { fileError, isInside, realpathAsFarAsExists } from './paths.js';
 
 export type SourceRef =
@@ -27,6 +28,12 @@ export interface Fingerprint {
 
 export interface SourceOptions {
   imagesDir: string;
+  /** --follow-symlinks: links inside imagesDir may point outside it (checked against allowPaths). */
+  followSymlinks?: boolean;
+  /** --allow-path: with followSymlinks, the roots a link's target must be under (none: anywhere). */
+  allowPaths?: readonly string[];
+  /** Hears what was done leniently (a file found by ignoring case). */
+  warn?: (message: string) => void;
   /** `host` (any port) or `host:port`, case-insensitive. */
   allowHosts: readonly string[];
   /** For a whole URL fetch, redirects included. */
@@ -60,25 +67,41 @@ function locateUrl(text: string, options: SourceOptions): SourceRef {
   return { kind: 'url', url, display: displayUrl(url) };
 }
 
-// The images folder's real path, once per run (one options object per run), not once per row:
-// a nightly run of 100 000 unchanged rows is nothing but such small calls.
-const realBases = new WeakMap<SourceOptions, Promise<string>>();
+// Per run (one options object per run), not per row: a nightly run of 100 000 unchanged rows is
+// nothing but such small calls.
+interface RunState {
+  /** The images folder's real path. */
+  realBase: Promise<string>;
+  /** The --allow-path roots' real paths. */
+  allowed: Promise<string[]>;
+  finder: FileFinder;
+}
+const runs = new WeakMap<SourceOptions, RunState>();
+
+function stateOf(options: SourceOptions): RunState {
+  let state = runs.get(options);
+  if (!state) {
+    const realBase = realpath(resolve(options.imagesDir));
+    const allowed = Promise.all((options.allowPaths ?? []).map((root) => realpath(resolve(root)).catch(() => resolve(root))));
+    state = { realBase, allowed, finder: new FileFinder() };
+    // A folder that is missing now may exist on the next row's try.
+    realBase.catch(() => runs.delete(options));
+    runs.set(options, state);
+  }
+  return state;
+}
 
 async function locateFile(text: string, options: SourceOptions): Promise<SourceRef> {
   const base = resolve(options.imagesDir);
+  const state = stateOf(options);
   let realBase: string;
   try {
-    let pending = realBases.get(options);
-    if (!pending) {
-      pending = realpath(base);
-      realBases.set(options, pending);
-      pending.catch(() => realBases.delete(options));
-    }
-    realBase = await pending;
+    realBase = await state.realBase;
   } catch (error) {
     throw fileError(error, `the images folder ${base}`);
   }
-  const fast = quickLocate(resolve(base, text), realBase, options);
+  const lexical = resolve(base, cellPath(text));
+  const fast = quickLocate(lexical, realBase, options);
   if (fast) {
     if (!fast.isFile()) throw notAFile(text, fast);
     if (fast.size > options.maxSourceBytes) throw tooLarge(text, fast.size, options.maxSourceBytes);
@@ -86,14 +109,28 @@ async function locateFile(text: string, options: SourceOptions): Promise<SourceR
     return { kind: 'file', path: fast.real, display: text, fingerprint: { size, mtimeMs, dev, ino } };
   }
   let found: { real: string; exists: boolean };
+  let warning: string | undefined;
   try {
-    found = await realpathAsFarAsExists(resolve(base, text));
+    const located = await state.finder.find(base, lexical);
+    warning = located?.warning;
+    found = await realpathAsFarAsExists(located?.path ?? lexical);
   } catch (error) {
     throw fileError(error, text);
   }
   // Outside is decided before existence, so nothing is said about files outside the folder.
-  if (!isInside(realBase, found.real)) {
-    throw new RowError('path_outside_images_dir', `${text} resolves to ${found.real}, outside the images folder ${realBase}`);
+  if (!options.followSymlinks) {
+    if (!isInside(realBase, found.real)) {
+      throw new RowError('path_outside_images_dir', `${text} resolves to ${found.real}, outside the images folder ${realBase}`);
+    }
+  } else {
+    // Links may lead out, but the path as written must stay in: "../" is never followed.
+    if (!isInside(base, lexical) && !isInside(realBase, lexical)) {
+      throw new RowError('path_outside_images_dir', `${text} is outside the images folder ${realBase}`);
+    }
+    const allowed = await state.allowed;
+    if (allowed.length > 0 && !isInside(realBase, found.real) && !allowed.some((root) => isInside(root, found.real))) {
+      throw new RowError('path_outside_images_dir', `${text} links to ${found.real}, outside the images folder and every --allow-path (${allowed.join(', ')})`);
+    }
   }
   if (!found.exists) throw new RowError('file_not_found', `${text} does not exist (looked for ${found.real})`);
   let info;
@@ -104,6 +141,7 @@ async function locateFile(text: string, options: SourceOptions): Promise<SourceR
   }
   if (!info.isFile()) throw notAFile(text, info);
   if (info.size > options.maxSourceBytes) throw tooLarge(text, info.size, options.maxSourceBytes);
+  if (warning) options.warn?.(`${text}: ${warning}`);
   const { size, mtimeMs, dev, ino } = info;
   return { kind: 'file', path: found.real, display: text, fingerprint: { size, mtimeMs, dev, ino } };
 }
