@@ -4,8 +4,9 @@
 
 import got from 'got';
 import type { IncomingMessage } from 'node:http';
-import { RowError } from '../errors.js';
+import { FatalError, RowError } from '../errors.js';
 import { checkUrl, displayUrl } from './hosts.js';
+import { authFor, type UrlAuth } from './url-auth.js';
 
 const MAX_REDIRECTS = 5;
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
@@ -15,6 +16,8 @@ export interface FetchOptions {
   /** For the whole fetch, redirects included. */
   timeoutMs: number;
   maxBytes: number;
+  /** --url-auth: credentials, each sent only to its own host and port, hop by hop. */
+  auth?: readonly UrlAuth[];
 }
 
 export async function fetchImage(url: URL, options: FetchOptions, signal?: AbortSignal): Promise<Buffer> {
@@ -42,7 +45,10 @@ async function fetchOnce(
   signal: AbortSignal | undefined,
 ): Promise<{ body: Buffer } | { location: string }> {
   if (remainingMs <= 0) throw failed(url, `timed out after ${options.timeoutMs} ms`);
+  // Decided for this hop alone: a redirect to another host or port gets its own (or none).
+  const auth = authFor(url, options.auth);
   const stream = got.stream(url, {
+    ...(auth ? { headers: { authorization: auth.header } } : {}),
     timeout: { request: remainingMs },
     // Retrying is the pipeline's decision (it knows the budget and the row); got must not.
     retry: { limit: 0 },
@@ -61,6 +67,14 @@ async function fetchOnce(
     const status = response.statusCode ?? 0;
     const location = response.headers.location;
     if (REDIRECTS.has(status) && location) return { location };
+    if (auth && (status === 401 || status === 403)) {
+      // The credential is wrong (or lacks the right), and it is the same for every row: one
+      // fatal stop, not ten thousand failed rows.
+      throw new FatalError(
+        'url_auth_rejected',
+        `GET ${displayUrl(url)}: HTTP ${status}: ${url.host} refused the credential from ${auth.variable} (--url-auth); check its value and rights`,
+      );
+    }
     if (status < 200 || status > 299) throw failed(url, `HTTP ${status}${response.statusMessage ? ` ${response.statusMessage}` : ''}`);
     const declared = Number(response.headers['content-length']);
     if (declared > options.maxBytes) throw tooLarge(url, options.maxBytes, `declares ${declared} bytes, more`);
@@ -75,7 +89,7 @@ async function fetchOnce(
     return { body: Buffer.concat(chunks, total) };
   } catch (error) {
     if (signal?.aborted) throw signal.reason;
-    if (error instanceof RowError) throw error;
+    if (error instanceof RowError || error instanceof FatalError) throw error;
     const code = (error as { code?: string }).code;
     const cause = code === 'ETIMEDOUT' ? `timed out after ${options.timeoutMs} ms` : `${(error as Error).message}${code && !(error as Error).message.includes(code) ? ` (${code})` : ''}`;
     throw failed(url, cause, error);

@@ -10,6 +10,7 @@ import { RowError } from '../errors.js';
 import { stripUrlSecrets } from '../url-secrets.js';
 import { checkUrl, displayUrl } from './hosts.js';
 import { cellPath, FileFinder } from './find-file.js';
+import type { UrlAuth } from './url-auth.js';
 import { fileError, isInside, realpathAsFarAsExists } from './paths.js';
 
 export type SourceRef =
@@ -39,6 +40,8 @@ export interface SourceOptions {
   /** For a whole URL fetch, redirects included. */
   timeoutMs: number;
   maxSourceBytes: number;
+  /** --url-auth credentials (url-auth.ts). */
+  urlAuth?: readonly UrlAuth[];
 }
 
 export async function locate(cell: string, options: SourceOptions): Promise<SourceRef> {
@@ -204,7 +207,10 @@ export async function readSource(ref: SourceRef, options: SourceOptions, signal?
     checkUrl(ref.url, options.allowHosts, `${ref.display}: `);
     // The HTTP client (got) loads with the first URL source, not at every start-up.
     const { fetchImage } = await import('./fetch.js');
-    return fetchImage(ref.url, { allowHosts: options.allowHosts, timeoutMs: options.timeoutMs, maxBytes: options.maxSourceBytes }, signal);
+    return fetchImage(ref.url, {
+      allowHosts: options.allowHosts, timeoutMs: options.timeoutMs, maxBytes: options.maxSourceBytes,
+      ...(options.urlAuth ? { auth: options.urlAuth } : {}),
+    }, signal);
   }
   // locate() may have answered from its folder cache: resolve again right before reading, so a
   // folder swapped for a link since then cannot lead outside the images folder. Equal means no
