@@ -161,3 +161,22 @@ function detect(
   }
   return undefined;
 }
+
+/** Refuses a header that names a column twice: a lookup by name could not tell them apart. */
+export function checkDuplicateHeaders(headers: readonly string[]): void {
+  const seen = new Map<string, string>();
+  const duplicates: string[] = [];
+  for (const header of headers) {
+    if (header === '') continue;
+    // Case-insensitive because every lookup by name is (columns.ts): "Email" and "email" could
+    // not be told apart by --id-column or a template.
+    const key = header.toLowerCase();
+    const earlier = seen.get(key);
+    if (earlier !== undefined) duplicates.push(earlier === header ? header : `${earlier}/${header}`);
+    else seen.set(key, header);
+  }
+  if (duplicates.length > 0) {
+    throw new UsageError(`the CSV header names a column more than once: ${listHeaders(duplicates)}; the headers are ${listHeaders(headers)}`);
+  }
+}
+

@@ -5,7 +5,7 @@
 
 import { Readable, pipeline } from 'node:stream';
 import { RowError, UsageError } from '../errors.js';
-import { listHeaders } from './columns.js';
+import { checkDuplicateHeaders, listHeaders } from './columns.js';
 import { detectDelimiter, parseDelimiterOption, peekFirstLine } from './delimiter.js';
 import { bomOf, checkUtf8, chooseWithoutBom, lazyToUtf8, parseEncodingOption, toUtf8, type EncodingChoice } from './encoding.js';
 import { RecordParser, type Parsed } from './parser.js';
@@ -207,20 +207,7 @@ function checkHeaders(headers: string[], encoding: EncodingChoice): void {
       `the header line is not valid ${encoding.name}: column ${damaged + 1} reads ${JSON.stringify(readable(headers[damaged]!))}; choose the file's encoding with --encoding (e.g. windows-1252)`,
     );
   }
-  const seen = new Map<string, string>();
-  const duplicates: string[] = [];
-  for (const header of headers) {
-    if (header === '') continue;
-    // Case-insensitive because every lookup by name is (columns.ts): "Email" and "email" could
-    // not be told apart by --id-column or a template.
-    const key = header.toLowerCase();
-    const earlier = seen.get(key);
-    if (earlier !== undefined) duplicates.push(earlier === header ? header : `${earlier}/${header}`);
-    else seen.set(key, header);
-  }
-  if (duplicates.length > 0) {
-    throw new UsageError(`the CSV header names a column more than once: ${listHeaders(duplicates)}; the headers are ${listHeaders(headers)}`);
-  }
+  checkDuplicateHeaders(headers);
 }
 
 /** A record as read, before it is checked against the header. */

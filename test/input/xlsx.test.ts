@@ -1,0 +1,83 @@
+import ExcelJS from 'exceljs';
+import { createReadStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { UsageError } from '../../src/errors.js';
+import { openXlsx } from '../../src/input/xlsx.js';
+import { collect } from './helpers.js';
+
+let dir: string;
+let workbook: string;
+
+/** A workbook as Workday or a hand-kept Excel list has it: an intro sheet first, a title row. */
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'avatar-xlsx-'));
+  workbook = join(dir, 'people.xlsx');
+  const writer = new ExcelJS.stream.xlsx.WorkbookWriter({ filename: workbook, useSharedStrings: true });
+  const intro = writer.addWorksheet('Read me');
+  intro.addRow(['This workbook lists people']).commit();
+  intro.commit();
+  const people = writer.addWorksheet('People');
+  people.addRow(['Worker Photos Report']).commit();
+  people.addRow([]).commit();
+  people.addRow(['Employee ID', 'Work Email', 'Photo File Name']).commit();
+  people.addRow([1001, ' ana@corp.example ', 'ana.jpg']).commit();
+  people.addRow([1002, { richText: [{ text: 'bo@' }, { text: 'corp.example' }] }, { formula: 'CONCAT("bo",".jpg")', result: 'bo.jpg' }]).commit();
+  people.addRow([1003, 'cy@corp.example']).commit();
+  people.addRow(['Total: 3 employees']).commit();
+  people.commit();
+  await writer.commit();
+});
+
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('reading a workbook', () => {
+  test('--sheet picks the sheet; rows read like CSV records, numbered by sheet row', async () => {
+    const input = await openXlsx(createReadStream(workbook), { sheet: 'People', skipLines: 1, skipRowsMatching: /^Total:/ });
+    expect(input.sheet).toBe('People');
+    expect(input.headers).toEqual(['Employee ID', 'Work Email', 'Photo File Name']);
+    expect(await collect(input)).toEqual([
+      { row: 1, line: 4, fields: { 'Employee ID': '1001', 'Work Email': 'ana@corp.example', 'Photo File Name': 'ana.jpg' } },
+      { row: 2, line: 5, fields: { 'Employee ID': '1002', 'Work Email': 'bo@corp.example', 'Photo File Name': 'bo.jpg' } },
+      { row: 3, line: 6, fields: { 'Employee ID': '1003', 'Work Email': 'cy@corp.example', 'Photo File Name': '' } },
+    ]);
+    expect(input.bytesRead()).toBeGreaterThan(0);
+  });
+
+  test('without --sheet, the first sheet is read', async () => {
+    const input = await openXlsx(createReadStream(workbook));
+    expect(input.sheet).toBe('Read me');
+    expect(input.headers).toEqual(['This workbook lists people']);
+    expect(await collect(input)).toEqual([]);
+  });
+
+  test('an unknown --sheet is a usage error listing the sheets', async () => {
+    const error = await openXlsx(createReadStream(workbook), { sheet: 'Staff' }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(UsageError);
+    expect((error as Error).message).toBe('--sheet "Staff": the workbook has no such sheet; its sheets are "Read me", "People"');
+  });
+
+  test('a file that is not a workbook is a usage error', async () => {
+    const error = await openXlsx(createReadStream(join(__dirname_of(), 'xlsx.test.ts'))).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(UsageError);
+  });
+
+  test('leaving the loop early closes the file', async () => {
+    const stream = createReadStream(workbook);
+    const closed = new Promise((resolve) => stream.once('close', resolve));
+    const input = await openXlsx(stream, { sheet: 'People', skipLines: 2 });
+    for await (const record of input.records) {
+      expect(record.row).toBe(1);
+      break;
+    }
+    await closed;
+    expect(stream.destroyed).toBe(true);
+  });
+});
+
+function __dirname_of(): string {
+  return join(process.cwd(), 'test', 'input');
+}
