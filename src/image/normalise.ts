@@ -7,7 +7,8 @@ import sharp from 'sharp';
 import type { Avatar } from '../targets/target.js';
 import { fitToBytes, type Encoder } from './fit.js';
 import { checkOptions, type NormaliseOptions } from './options.js';
-import { probe, type Probe } from './probe.js';
+import { heicToTiff } from './heic/decode.js';
+import { probe, sniff, type Probe } from './probe.js';
 import { toRowError } from './sharp-errors.js';
 import { jpegOptions, square } from './square.js';
 
@@ -39,8 +40,10 @@ function encoder(input: Buffer, probed: Probe, edge: number, options: NormaliseO
  * Normalise one source image. Throws RowError (unsupported_image, image_too_large,
  * image_too_small, too_large_after_compression) for the row, UsageError for invalid options.
  */
-export async function normalise(input: Buffer, options: NormaliseOptions): Promise<Avatar> {
+export async function normalise(source: Buffer, options: NormaliseOptions): Promise<Avatar> {
   checkOptions(options);
+  // HEIC/HEIF is decoded first (libvips cannot), then follows the same path as any photo.
+  const input = sniff(source) === 'heic' ? await heicToTiff(source, options.maxPixels) : source;
   const probed = await probe(input, options);
   const edge = Math.min(options.size, probed.width, probed.height);
   try {

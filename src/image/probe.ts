@@ -37,11 +37,14 @@ export function readOptions(options: Pick<NormaliseOptions, 'maxPixels'>): Sharp
 }
 
 const HEVC_BRANDS = new Set(['heic', 'heix', 'heim', 'heis', 'hevc', 'hevx', 'hevm', 'hevs']);
+/** HEIF without a codec brand: libheif decides what is inside. */
+const HEIF_BRANDS = new Set(['mif1', 'msf1']);
 const AVIF_BRANDS = new Set(['avif', 'avis']);
 
 type Sniffed = 'heic' | 'svg' | 'gzip' | 'markup';
 
-/** Recognise, from magic bytes, the inputs that must be refused before sharp parses them. */
+/** Recognise, from magic bytes, the inputs sharp must not parse as they are: HEIC (decoded by
+ * libheif first, see heic/decode.ts) and those to refuse. */
 export function sniff(input: Buffer): Sniffed | undefined {
   // ISO-BMFF (HEIF family): the ftyp box lists brands; AVIF shares the container.
   if (input.length >= 16 && input.toString('latin1', 4, 8) === 'ftyp') {
@@ -49,7 +52,7 @@ export function sniff(input: Buffer): Sniffed | undefined {
     const brands = [input.toString('latin1', 8, 12)];
     for (let offset = 16; offset + 4 <= end; offset += 4) brands.push(input.toString('latin1', offset, offset + 4));
     if (brands.some((brand) => AVIF_BRANDS.has(brand))) return undefined;
-    if (brands.some((brand) => HEVC_BRANDS.has(brand))) return 'heic';
+    if (brands.some((brand) => HEVC_BRANDS.has(brand) || HEIF_BRANDS.has(brand))) return 'heic';
     return undefined;
   }
   // libvips also reads gzip-compressed SVG (SVGZ).
@@ -65,10 +68,8 @@ const SVG_REFUSED =
 function refuseSniffed(sniffed: Sniffed, allowSvg: boolean): void {
   switch (sniffed) {
     case 'heic':
-      throw new RowError(
-        'unsupported_image',
-        'HEIC/HEIF (HEVC) photos are not supported: the bundled libvips has no HEVC decoder; convert them to JPEG first (AVIF works)',
-      );
+      // normalise() decodes these with libheif before probing; reaching here means it did not.
+      throw new RowError('unsupported_image', 'HEIC/HEIF must be decoded before it is probed (heic/decode.ts)');
     case 'svg':
       if (!allowSvg) throw new RowError('unsupported_image', SVG_REFUSED);
       return;

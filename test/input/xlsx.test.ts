@@ -67,7 +67,7 @@ describe('reading a workbook', () => {
 
   test('leaving the loop early closes the file', async () => {
     const stream = createReadStream(workbook);
-    const closed = new Promise((resolve) => stream.once('close', resolve));
+    const closed = new Promise<void>((resolve) => stream.once('close', () => resolve()));
     const input = await openXlsx(stream, { sheet: 'People', skipLines: 2 });
     for await (const record of input.records) {
       expect(record.row).toBe(1);
