@@ -8,7 +8,7 @@
 
 import { opendir, stat } from 'node:fs/promises';
 import { join, relative, resolve, sep } from 'node:path';
-import { Lru } from '../lru.js';
+import { Lru } from '../util/lru.js';
 
 /** A cell as a relative path with "/" separators: Windows "\" separators become "/". */
 export function cellPath(cell: string): string {
