@@ -196,22 +196,25 @@ describe('avatar-import --target dir', () => {
     expect(await readdir(out).catch(() => [])).toEqual([]);
   });
 
-  test('two users never share a file, whatever their ids look like', async () => {
+  test('two users never share a file, whatever their ids look like: a clash fails the later row', async () => {
     const dir = await tempDir();
     await mkdir(join(dir, 'photos'), { recursive: true });
     await writeFile(join(dir, 'photos/a.jpg'), await photo(1));
-    const ids = ['Ana', 'ana', '../etc/passwd', 'a/b', 'a%2Fb', 'CON', '.hidden', 'x'.repeat(300), 'Zoë'];
+    const ids = ['Ana', 'ana', '../etc/passwd', 'a/b', 'a%2Fb', 'CON', '.hidden', 'x'.repeat(300), 'Zoë', 'Jane.Doe@Example.org'];
     await writeFile(join(dir, 'people.csv'), 'id,image\n' + ids.map((id) => `"${id}",photos/a.jpg`).join('\n') + '\n');
     const out = join(dir, 'avatars');
 
     const result = await runCli([join(dir, 'people.csv'), '--out', out, '--progress', 'off']);
 
-    expect(result.code).toBe(0);
+    expect(result.code).toBe(1);
     const files = await readdir(out);
-    expect(files).toHaveLength(ids.length);
-    expect(new Set(files.map((f) => f.toLowerCase())).size).toBe(ids.length); // case-insensitive file systems too
+    expect(files).toHaveLength(ids.length - 1);
+    expect(new Set(files.map((f) => f.toLowerCase())).size).toBe(ids.length - 1); // case-insensitive file systems too
     for (const file of files) expect(file).toMatch(/^[^/\\]+\.jpg$/);
-    expect(files).toContain('ana.jpg');
+    expect(files).toEqual(expect.arrayContaining(['ana.jpg', 'zoë.jpg', 'jane.doe@example.org.jpg']));
+    const failed = rowLines(await readLedger(join(dir, 'people.ledger.jsonl'))).filter((line) => line.status === 'failed');
+    expect(failed.map((line) => [line.user, line.error?.code])).toEqual([['ana', 'duplicate_file_name']]);
+    expect(failed[0]!.error?.message).toMatch(/^"ana" would be written to ana\.jpg, the file of "Ana" \(row 1\)/);
   });
 
   test('reads the CSV from standard input with -', async () => {

@@ -31,22 +31,30 @@ export function sameFileKey(name: string): string {
 }
 
 function safeName(text: string, user: string): string {
-  let name = '';
   const chars = [...text];
-  chars.forEach((char, i) => {
+  const parts: string[] = [];
+  let bytes = 0;
+  for (let i = 0; i < chars.length; i++) {
+    const char = chars[i]!;
     // A leading dot would hide the file; a trailing one is dropped by Windows.
     const edgeDot = char === '.' && (i === 0 || i === chars.length - 1);
-    name += /^[\p{L}\p{N}@_-]$/u.test(char) || (char === '.' && !edgeDot) ? char : percent(char);
-  });
+    const part = /^[\p{L}\p{N}@_-]$/u.test(char) || (char === '.' && !edgeDot) ? char : percent(char);
+    parts.push(part);
+    bytes += Buffer.byteLength(part);
+    // Past the limit the name is cut and hashed anyway: no need to encode the rest of a huge id.
+    if (bytes > MAX_NAME + 16) break;
+  }
+  let name = parts.join('');
   if (name === '') name = '%';
   if (RESERVED.test(name.split('.')[0]!.toLowerCase())) name = `${percent(name[0]!)}${name.slice(1)}`;
   if (Buffer.byteLength(name) > MAX_NAME) {
     // '~' is never produced above, so a shortened name cannot equal a short one; two long ids
-    // share a name only if their sha256 collide.
-    let cut = name;
-    while (Buffer.byteLength(cut) > MAX_NAME - 65) cut = [...cut].slice(0, -1).join('');
-    const partial = cut.lastIndexOf('%');
-    if (partial > cut.length - 3) cut = cut.slice(0, partial);
+    // share a name only if their sha256 collide. Cut at a whole part, so no %XX is split.
+    let cut = '';
+    for (const part of parts) {
+      if (Buffer.byteLength(cut) + Buffer.byteLength(part) > MAX_NAME - 65) break;
+      cut += part;
+    }
     name = `${cut}~${createHash('sha256').update(user).digest('hex')}`;
   }
   return name;
