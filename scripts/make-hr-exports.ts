@@ -8,7 +8,7 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { heifEnc, withTransforms } from '../test/support/heic.js';
-import { fromPixels, jpegInSpace, photoPixels, quadrantJpeg } from '../test/support/images.js';
+import { fromPixels, jpegInSpace, photoPixels, quadrantJpeg } from '../testkit/images.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'hr');
 

@@ -87,10 +87,10 @@ export async function execute(plan: Plan, io: ExecuteIo): Promise<ExitCode> {
     if (lanes.length === 0) return EXIT.fatal;
 
     for (const { planned } of lanes) {
-      log.info(`${dryRun ? 'dry run: ' : ''}${plan.csvPath ?? 'stdin'} → ${planned.target.id} (id: ${planned.userFrom}, image: ${plan.imageColumn}; ledger: ${planned.ledgerPath ?? 'none'})`);
+      log.info(`${dryRun ? 'dry run: ' : ''}${plan.csvPath ?? 'stdin'} → ${planned.target.id} (id: ${planned.userFrom}, image: ${plan.imageFrom}; ledger: ${planned.ledgerPath ?? 'none'})`);
     }
     const common = {
-      csv: plan.csvPath ?? '-', imageColumn: plan.imageColumn, imagesDir: plan.source.imagesDir,
+      csv: plan.csvPath ?? '-', imageColumn: plan.imageFrom, imagesDir: plan.source.imagesDir,
       force: runValues.force, retryFailed: runValues.retryFailed, checksum: runValues.checksum, jobs: plan.values.performance.jobs,
     };
     if (!dryRun) {
@@ -111,8 +111,8 @@ export async function execute(plan: Plan, io: ExecuteIo): Promise<ExitCode> {
     }
     const runReports = await Reports.open(output, {
       run: plan.runId, input: plan.csvPath ?? 'stdin', targets: lanes.map(({ planned }) => planned.target.id), dryRun,
-      headers: plan.csv.headers, delimiter: plan.csv.delimiter, encoding: plan.csv.encoding ?? 'utf8',
-      idColumns: lanes.flatMap(({ planned }) => (planned.values.input.userTemplate ? [] : [planned.idColumn])), imageColumn: plan.imageColumn,
+      headers: plan.csv.headers, delimiter: plan.delimiter, encoding: plan.encoding,
+      idColumns: lanes.flatMap(({ planned }) => (planned.idColumn === undefined ? [] : [planned.idColumn])), ...(plan.imageColumn === undefined ? {} : { imageColumn: plan.imageColumn }),
       maxPixels: Math.max(...lanes.map(({ run: lane }) => lane.normalise.maxPixels)),
     }, io.events);
     reports = runReports;
@@ -127,7 +127,7 @@ export async function execute(plan: Plan, io: ExecuteIo): Promise<ExitCode> {
     const tally = new Tally();
     const tallies = new Map(plan.targets.map((planned) => [planned.target.id, new Tally()]));
     let total: number | undefined;
-    if (plan.csvPath) void countRows(plan.csvPath).then((n) => (total = n * Math.max(1, lanes.length)), () => undefined);
+    if (plan.csvPath && plan.format === 'csv') void countRows(plan.csvPath).then((n) => (total = n * Math.max(1, lanes.length)), () => undefined);
     const live = new Progress({
       stream: io.stderr, tally, total: () => total, plainEveryMs: output.progressInterval * 1000, bytesRead: () => runReports.counts.bytesRead,
       ...(output.progress === 'auto' ? {} : { live: output.progress === 'live' }),
@@ -142,7 +142,7 @@ export async function execute(plan: Plan, io: ExecuteIo): Promise<ExitCode> {
     const result = lanes.length === 0
       ? { fatal: new Map(), interrupted: false, imagesRead: 0, imageBytesRead: 0 }
       : await run({
-        runId: plan.runId, csv: plan.csv, imageColumn: plan.imageColumn, source: plan.source,
+        runId: plan.runId, csv: plan.csv, imageOf: plan.imageOf, source: plan.source,
         targets: lanes.map((lane) => lane.run),
         dryRun, force: runValues.force, retryFailed: runValues.retryFailed, checksum: runValues.checksum,
         jobs: plan.values.performance.jobs,
@@ -230,7 +230,7 @@ export async function execute(plan: Plan, io: ExecuteIo): Promise<ExitCode> {
 /** A target's part of the ledger's run line: what it was run with, never a secret. */
 function runOptions({ planned, run: lane }: { planned: PlannedTarget; run: RunTarget }): Record<string, unknown> {
   return {
-    target: planned.target.id, idColumn: planned.idColumn,
+    target: planned.target.id, ...(planned.idColumn === undefined ? {} : { idColumn: planned.idColumn }),
     ...(planned.values.input.userTemplate ? { userTemplate: planned.values.input.userTemplate } : {}),
     normalise: lane.normalise, settings: lane.settings,
   };

@@ -3,15 +3,16 @@
 // and contacts no server: every usage error (exit 2) is raised here, so `execute` starts from a
 // run that can only fail on rows or on a target (exit 1 or 3).
 import { randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { RowError, UsageError } from '../errors.js';
 import { checkMinSize, DEFAULT_EDGE } from '../image/options.js';
-import { openCsv, pickColumns } from '../input/csv.js';
-import type { CsvInput } from '../input/csv.js';
+import { chooseColumns, type ChosenColumns } from '../input/columns.js';
+import { openTable } from '../input/open.js';
 import type { SourceOptions } from '../input/source.js';
+import type { TableInput } from '../input/table.js';
 import { compileTemplate } from '../input/template.js';
+import { parseUrlAuth } from '../input/url-auth.js';
 import type { Logger } from '../log.js';
 import type { AreaValues } from '../options/schema.js';
 import type { Settings, TargetSettings } from '../options/settings.js';
@@ -22,11 +23,20 @@ import { ledgerFor } from './ledger-path.js';
 
 export interface Plan {
   readonly runId: string;
-  /** The CSV, its header read and checked; the records not yet. */
-  readonly csv: CsvInput;
+  /** The export (CSV or workbook), its header read and checked; the records not yet. */
+  readonly csv: TableInput;
   /** Absolute path, or undefined for standard input. */
   readonly csvPath?: string;
-  readonly imageColumn: string;
+  readonly format: 'csv' | 'xlsx';
+  /** The export's delimiter and encoding (iconv-lite name), for CSVs written back (workbook: , and UTF-8). */
+  readonly delimiter: string;
+  readonly encoding: string;
+  /** The image column, or undefined when --image-template builds the path. */
+  readonly imageColumn?: string;
+  /** The row's image cell: the column, or what --image-template builds (throws RowError). */
+  readonly imageOf: (fields: Record<string, string>) => string;
+  /** How the image is found, for the log and the ledger's run line. */
+  readonly imageFrom: string;
   readonly source: SourceOptions;
   /** The top-level values of every area (a target's own view is in `PlannedTarget.values`). */
   readonly values: AreaValues;
@@ -43,8 +53,8 @@ export interface PlannedTarget {
   readonly values: AreaValues;
   /** The row's user as this target knows it; throws RowError (missing_value, invalid_user_id). */
   readonly userOf: (fields: Record<string, string>) => string;
-  /** The id column (also when a template builds the user). */
-  readonly idColumn: string;
+  /** The id column; undefined when --user-template builds the user. */
+  readonly idColumn?: string;
   /** How the user is found, for the log ("template …" or the column). */
   readonly userFrom: string;
   readonly concurrency: number;
@@ -101,40 +111,81 @@ export async function plan(settings: Settings, context: PlanContext): Promise<Pl
     built.push({ wanted, target, concurrency });
   }
 
-  const csv = await openCsv(fromStdin ? context.stdin : createReadStream(csvPath!), input.delimiter ? { delimiter: input.delimiter } : {});
+  const opened = await openTable(csvPath, context.stdin, {
+    ...(input.delimiter === undefined ? {} : { delimiter: input.delimiter }),
+    ...(input.encoding === undefined ? {} : { encoding: input.encoding }),
+    skipLines: input.skipLines,
+    ...(input.skipRowsMatching === undefined ? {} : { skipRowsMatching: input.skipRowsMatching }),
+    ...(input.sheet === undefined ? {} : { sheet: input.sheet }),
+    onEncoding: (line) => context.log.warn(line),
+  });
+  const csv = opened.table;
+  // The first lines of output: how the file was read, then which columns were chosen.
+  if (opened.notice) context.log.info(opened.notice);
+  const columnsFor = (idColumn: string | undefined, userTemplate: string | undefined, target: Target | undefined): ChosenColumns =>
+    chooseColumns(csv.headers, {
+      ...(idColumn === undefined ? {} : { idColumn }),
+      ...(userTemplate === undefined ? {} : { userTemplate }),
+      ...(input.imageColumn === undefined ? {} : { imageColumn: input.imageColumn }),
+      ...(input.imageTemplate === undefined ? {} : { imageTemplate: input.imageTemplate }),
+      ...(target?.features.findsUsersByEmail ? { preferEmail: true } : {}),
+    });
+  const used = new Set<string>();
   const targets: PlannedTarget[] = [];
   for (const { wanted, target, concurrency } of built) {
     const { idColumn, userTemplate } = wanted.values.input;
-    const columns = pickColumns(csv.headers, {
-      ...(idColumn === undefined ? {} : { idColumn }),
-      ...(input.imageColumn === undefined ? {} : { imageColumn: input.imageColumn }),
-    });
+    const columns = columnsFor(idColumn, userTemplate, target);
+    for (const column of columns.used) used.add(column);
+    context.log.info(built.length > 1 ? `${target.id}: ${columns.description}` : columns.description);
     const ledger = await ledgerFor({ target, given: wanted.values.run.ledger, csvPath, env: context.env });
     if (ledger?.notice) context.log.warn(ledger.notice);
     targets.push({
       factory: wanted.factory,
       target,
       values: wanted.values,
-      userOf: userTemplate ? compileTemplate(userTemplate, csv.headers) : idOf(columns.id),
-      idColumn: columns.id,
-      userFrom: userTemplate ? `template ${userTemplate}` : columns.id,
+      userOf: userTemplate ? compileTemplate(userTemplate, csv.headers) : idOf(columns.id!),
+      ...(columns.id === undefined ? {} : { idColumn: columns.id }),
+      userFrom: userTemplate ? `template ${userTemplate}` : columns.id!,
       concurrency,
       edge: edgeFor(wanted),
       // Shards sharing a volume (or one config file) never share a ledger, nor fight over its lock.
       ...(ledger === undefined ? {} : { ledgerPath: shard ? shardLedgerPath(ledger.path, shard) : ledger.path }),
     });
   }
-  const imageColumn = pickColumns(csv.headers, {
-    ...(settings.input.idColumn === undefined ? {} : { idColumn: settings.input.idColumn }),
-    ...(input.imageColumn === undefined ? {} : { imageColumn: input.imageColumn }),
-  }).image;
+  // The image column is the run's, not a target's: chosen as for the first target.
+  const shared = columnsFor(settings.input.idColumn, settings.input.userTemplate, built[0]?.target);
+  for (const column of shared.used) used.add(column);
+  csv.useColumns([...used]);
+  const imageColumn = shared.image;
+  const imageOf = input.imageTemplate !== undefined ? compileTemplate(input.imageTemplate, csv.headers, '--image-template') : cellOf(imageColumn!);
+
+  // --url-auth: the credentials, read now so a missing variable is a usage error; masked in every
+  // message from here on, and their hosts allowed.
+  const urlAuth = sources.urlAuth.map((entry) => {
+    const auth = parseUrlAuth(entry, context.env);
+    context.log.addSecret(auth.header);
+    context.log.addSecret(auth.header.replace(/^(Basic|Bearer) /, ''));
+    return auth;
+  });
+  const allowHosts = [...sources.allowHost, ...sources.urlAuth.map((entry) => entry.slice(0, entry.lastIndexOf('=')).toLowerCase())];
 
   return {
     runId,
     csv,
     ...(csvPath ? { csvPath } : {}),
-    imageColumn,
-    source: { imagesDir, allowHosts: sources.allowHost, timeoutMs: Math.round(sources.fetchTimeout * 1000), maxSourceBytes: sources.maxSourceBytes },
+    format: opened.format,
+    delimiter: opened.delimiter,
+    encoding: opened.encoding,
+    ...(imageColumn === undefined ? {} : { imageColumn }),
+    imageOf,
+    imageFrom: input.imageTemplate !== undefined ? `template ${input.imageTemplate}` : imageColumn!,
+    source: {
+      imagesDir, allowHosts, timeoutMs: Math.round(sources.fetchTimeout * 1000), maxSourceBytes: sources.maxSourceBytes,
+      ...(urlAuth.length > 0 ? { urlAuth } : {}),
+      followSymlinks: sources.followSymlinks,
+      ...(sources.allowPath.length > 0 ? { allowPaths: sources.allowPath.map((dir) => resolve(dir)) } : {}),
+      warn: (message) => context.log.warn(message),
+    },
     values: settings,
     targets,
     ...(shard ? { shard } : {}),
@@ -186,6 +237,11 @@ export function buildTarget(wanted: TargetSettings, base: Pick<TargetContext, 'r
 
 function edgeFor(wanted: TargetSettings): number {
   return wanted.values.image.size ?? wanted.factory.preferredEdge ?? DEFAULT_EDGE;
+}
+
+/** The image cell as written; empty is for locate() to refuse (missing_value). */
+function cellOf(column: string): (fields: Record<string, string>) => string {
+  return (fields) => fields[column] ?? '';
 }
 
 function idOf(column: string): (fields: Record<string, string>) => string {

@@ -5,7 +5,7 @@ import { capText, MAX_MESSAGE_CHARS } from '../capped-text.js';
 import { AvatarError, RowError, heals, isAvatarError } from '../errors.js';
 import type { NormaliseOptions } from '../image/normalise.js';
 import { normalise } from '../image/normalise.js';
-import type { CsvInput, CsvProblem, CsvRecord } from '../input/csv.js';
+import type { TableInput, TableProblem as CsvProblem, TableRecord as CsvRecord } from '../input/table.js';
 import type { Fingerprint, SourceOptions, SourceRef } from '../input/source.js';
 import { locate, readSource, statSource } from '../input/source.js';
 import { CompactTable } from '../util/compact-table.js';
@@ -48,8 +48,9 @@ export interface RunTarget {
 
 export interface RunConfig {
   readonly runId: string;
-  readonly csv: CsvInput;
-  readonly imageColumn: string;
+  readonly csv: TableInput;
+  /** The row's image cell (a column, or --image-template); throws RowError (missing_value). */
+  readonly imageOf: (fields: Record<string, string>) => string;
   readonly source: SourceOptions;
   readonly targets: readonly RunTarget[];
   readonly dryRun: boolean;
@@ -148,7 +149,6 @@ export async function run(config: RunConfig): Promise<RunResult> {
   };
 
   const processRow = async (record: CsvRecord, parts: Part[]): Promise<void> => {
-    const cell = record.fields[config.imageColumn] ?? '';
     // For the reports: what every target's line of this row shares, and what is its own.
     const shared: RowExtras = { fields: record.fields };
     const extras = new Map(parts.map((part) => [part, { ...shared } as RowExtras]));
@@ -156,7 +156,7 @@ export async function run(config: RunConfig): Promise<RunResult> {
     let ref: SourceRef;
     let fingerprint: Fingerprint | undefined;
     try {
-      ref = await locate(cell, config.source);
+      ref = await locate(config.imageOf(record.fields), config.source);
       fingerprint = await statSource(ref);
     } catch (error) {
       await Promise.all(parts.map((part) => settle(part.lane, part.base, error, extrasOf(part))));
@@ -275,6 +275,13 @@ export async function run(config: RunConfig): Promise<RunResult> {
       };
       await cpu(async () => {
         for (const part of wanting) {
+          // A fatal error while reading (a refused --url-auth credential) is the same for every
+          // row and target: rows that were waiting for a slot do not start, so one bad key costs
+          // one request, not one per row in flight.
+          if (part.lane.fatal) {
+            outputs.set(part, { error: part.lane.fatal });
+            continue;
+          }
           try {
             for (;;) {
               const decision = (part.decision = decideNow(part));
@@ -286,6 +293,8 @@ export async function run(config: RunConfig): Promise<RunResult> {
               } else break;
             }
           } catch (error) {
+            // Recorded before the slot goes to the next row (settle() would be too late).
+            if (isAvatarError(error) && error.kind === 'fatal') for (const lane of lanes) lane.fatal ??= error;
             outputs.set(part, { error });
           }
         }
@@ -345,10 +354,19 @@ export async function run(config: RunConfig): Promise<RunResult> {
     }));
   };
 
+  /** The image cell for a ledger line, or empty when it cannot be built (the row fails for that). */
+  const imageOrEmpty = (fields: Record<string, string>): string => {
+    try {
+      return config.imageOf(fields);
+    } catch {
+      return '';
+    }
+  };
+
   /** A line for a row that fails before any work: nothing about its source is known yet. */
   const early = (lane: Lane, record: CsvRecord | CsvProblem, user: string): RowInput => ({
     type: 'row', ts: new Date().toISOString(), run: config.runId, row: record.row, line: record.line, user: capText(user),
-    target: lane.target.id, source: 'fields' in record ? cellText(record.fields[config.imageColumn] ?? '') : '', settings: lane.settings,
+    target: lane.target.id, source: 'fields' in record ? cellText(imageOrEmpty(record.fields)) : '', settings: lane.settings,
   });
 
   const admit = async (record: CsvRecord | CsvProblem): Promise<void> => {
@@ -377,10 +395,17 @@ export async function run(config: RunConfig): Promise<RunResult> {
         continue;
       }
       lane.seen.set(canonical, record.row);
+      try {
+        // In CSV order too: two users writing one place (dir: one file name) keep the first.
+        lane.target.features.claim?.(user, record.row);
+      } catch (error) {
+        refused.push(settle(lane, early(lane, record, user), error));
+        continue;
+      }
       const base: RowInput = {
         type: 'row', ts: '', run: config.runId, row: record.row, line: record.line, user: capText(user),
         // The cell as given until it resolves, so a failed line still says what was asked for.
-        target: lane.target.id, source: cellText(record.fields[config.imageColumn] ?? ''), settings: lane.settings,
+        target: lane.target.id, source: cellText(imageOrEmpty(record.fields)), settings: lane.settings,
       };
       parts.push({
         lane, user, base,

@@ -103,6 +103,9 @@ export interface TargetFeatures<State = unknown> {
   /** Users are case-insensitive on this target (Zulip and Authgear emails): the form two rows are
    * compared in to find duplicates. Absent: users compare exactly as written. */
   canonical?(user: string): string;
+  /** Users are found by e-mail address (Zulip; Authgear with --match-by email): column detection
+   * takes an e-mail column over a bare numeric id. */
+  readonly findsUsersByEmail?: boolean;
   /** Called for every row in CSV order, after the duplicate_user check: throws RowError when this
    * user would write where an earlier user of the run does (dir: two users, one file name). */
   claim?(user: string, row: number): void;

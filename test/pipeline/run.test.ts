@@ -93,7 +93,7 @@ async function runOnce(dir: string, target: Target, rows: [string, string][], ex
   const lines: RowLine[] = [];
   try {
     const result = await run({
-      runId: 'test', csv: csvOf(rows), imageColumn: 'image',
+      runId: 'test', csv: csvOf(rows), imageOf: (f) => f['image'] ?? '',
       source: { imagesDir: join(dir, 'img'), allowHosts: [], timeoutMs: 1000, maxSourceBytes: 1 << 24 },
       targets: [lane(target, ledger, extra)],
       dryRun: false, force: false, retryFailed: false, checksum: false,
@@ -183,7 +183,7 @@ describe('pipeline', () => {
     const rows = Array.from({ length: 200 }, (_, i): [string, string] => [`u${i}`, 'a.jpg']);
     const ledger = await Ledger.open(join(dir, 'ledger.jsonl'), {});
     await run({
-      runId: 't', imageColumn: 'image',
+      runId: 't', imageOf: (f) => f['image'] ?? '',
       csv: csvOf(rows, (row) => (worst = Math.max(worst, row - 1 - finished))),
       source: { imagesDir: join(dir, 'img'), allowHosts: [], timeoutMs: 1000, maxSourceBytes: 1 << 24 },
       targets: [lane(target, ledger, { concurrency: 3 })],

@@ -74,6 +74,7 @@ export class AuthgearTarget implements Target<State> {
       // unchanged users costs one request per --lookup-batch-size users.
       batchesLookups: config.lookupBatchSize > 1,
       backupPrevious: false,
+      findsUsersByEmail: config.matchBy === 'email',
       // Authgear normalises emails and usernames case-insensitively: Ana@ and ana@ are one user.
       canonical: config.matchBy === 'phone_number' ? (user) => user.trim() : (user) => user.trim().toLowerCase(),
       // An intent names the stored form (authgearimages:///…); resolve reports the https form.

@@ -64,6 +64,7 @@ export class ZulipTarget implements Target<Resolved> {
     guardsUserChanges: true,
     bulkDiscovery: true,
     backupPrevious: false,
+    findsUsersByEmail: true,
     // Emails are case-insensitive in Zulip: Ana@x and ana@x are the same row.
     canonical: (user) => user.trim().toLowerCase(),
   };
