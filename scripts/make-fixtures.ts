@@ -5,8 +5,9 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
+import { heifEnc, withTransforms } from '../testkit/heic.js';
 import {
-  animated, cameraPhoto, fakeHeic, halfTransparentPng, png16, photoPixels, fromPixels, pngPixelBomb, svg, truncatedJpeg,
+  animated, cameraPhoto, halfTransparentPng, png16, photoPixels, fromPixels, pngPixelBomb, svg, truncatedJpeg,
 } from '../testkit/images.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures');
@@ -32,7 +33,8 @@ async function main(): Promise<void> {
   await put('truncated.jpg', truncatedJpeg());
   await put('tiny.jpg', photo(10, 48, 48).jpeg().toBuffer());
   await put('logo.svg', svg({ size: 256 }));
-  await put('phone.heic', fakeHeic());
+  // A real iPhone-style HEIC (heif-enc), taken sideways: decoded, turned upright (irot).
+  await put('phone.heic', withTransforms(await heifEnc(await cameraPhoto({ width: 480, height: 360, seed: 12, orientation: 6, quality: 85 })), { turns: 3 }));
   await put('bomb.png', pngPixelBomb());
   await writeFile(join(root, 'outside.jpg'), await photo(11, 200, 200).jpeg().toBuffer());
 

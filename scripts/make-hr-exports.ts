@@ -7,7 +7,7 @@ import iconv from 'iconv-lite';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { heifEnc, withTransforms } from '../test/support/heic.js';
+import { heifEnc, withTransforms } from '../testkit/heic.js';
 import { fromPixels, jpegInSpace, photoPixels, quadrantJpeg } from '../testkit/images.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'hr');

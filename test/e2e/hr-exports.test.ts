@@ -4,7 +4,7 @@ import { cp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
-import { bambooAuth, startBamboo } from '../servers/bamboohr.js';
+import { bambooAuth, startBamboo } from '../../testkit/servers/bamboohr.js';
 import { readLedger, rowLines, runCli, tempDir, type CliResult, type LedgerRow } from '../support/cli.js';
 import { QUADRANTS, colourDistance, pixelAt } from '../../testkit/images.js';
 

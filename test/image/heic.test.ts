@@ -2,7 +2,7 @@ import sharp from 'sharp';
 import { closeHeicDecoders } from '../../src/image/heic/decode.js';
 import { normalise } from '../../src/image/normalise.js';
 import { NORMALISE_DEFAULTS, type NormaliseOptions } from '../../src/image/options.js';
-import { heifEnc, withTransforms } from '../support/heic.js';
+import { heifEnc, withTransforms } from '../../testkit/heic.js';
 import { QUADRANTS, SKIN, colourDistance, fakeHeic, jpegInSpace, pixelAt, quadrantJpeg } from '../../testkit/images.js';
 
 // Real HEIC files from heif-enc (as an iPhone would write them, transforms included), decoded by

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { FatalError, RowError, UsageError } from '../../src/errors.js';
 import { locate, readSource, type SourceOptions } from '../../src/input/source.js';
 import { parseUrlAuth } from '../../src/input/url-auth.js';
-import { bambooAuth, startBamboo, type BambooServer } from '../servers/bamboohr.js';
+import { bambooAuth, startBamboo, type BambooServer } from '../../testkit/servers/bamboohr.js';
 
 const KEY = 'f00dfeedcafe1234';
 const photo = Buffer.from('\xff\xd8\xff a jpeg', 'latin1');
