@@ -1,11 +1,19 @@
 // Peak RSS of a 1 000 000-row dry run and of a 1 000 000-row re-run whose ledger already holds
 // every row, against the same at 100 000 rows. Targets: ≤ 250 MB each, and 1 M ≤ 1.3 × 100 k.
 // Usage: npx tsx scripts/bench-memory.ts [rows…]   (default: 100000 1000000)
+//        npx tsx scripts/bench-memory.ts xlsx [rows…]   (CSV vs .xlsx dry runs, default: 100000)
 import { createWriteStream } from 'node:fs';
 import { copyFile, link, mkdir, readFile, rm, stat, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import { benchDir, measureCli, smallPhotos, summaryLine, writeCsv } from './lib/bench.js';
+import { benchXlsx } from './lib/bench-xlsx.js';
+
+if (process.argv[2] === 'xlsx') {
+  const counts = process.argv.slice(3).map(Number).filter((n) => n > 0);
+  await benchXlsx(counts.length > 0 ? counts : [100_000]);
+  process.exit(0);
+}
 
 const PHOTOS = 10;
 const sizes = process.argv.slice(2).map(Number).filter((n) => n > 0);

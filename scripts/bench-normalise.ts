@@ -5,6 +5,7 @@
 //   3. ImageMagick `convert` through `xargs -P2`, as an admin would script it.
 // Targets: ours ≥ 0.9 × the bare loop and ≥ 5 × ImageMagick.
 // Usage: npx tsx scripts/bench-normalise.ts [photos]   (default 200)
+//        npx tsx scripts/bench-normalise.ts heic [photos]   (12 MP HEIC only, default 12; needs heif-enc)
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
@@ -15,6 +16,12 @@ import sharp from 'sharp';
 import { cameraPhoto, fromPixels, photoPixels } from '../testkit/images.js';
 import type { Orientation } from '../testkit/images.js';
 import { benchDir, measureCli } from './lib/bench.js';
+import { benchHeic } from './lib/bench-heic.js';
+
+if (process.argv[2] === 'heic') {
+  await benchHeic(Number(process.argv[3] ?? 12));
+  process.exit(0);
+}
 
 const run = promisify(execFile);
 const count = Number(process.argv[2] ?? 200);

@@ -96,7 +96,7 @@ describe('nothing is sent before everything is checked', () => {
     [['--user-template', '@{email}:example.org'], /--user-template.*email/],
     [['--min-size', '600'], /--min-size \(600\) cannot be larger than the edge/],
     [['--token-file', '/nonexistent/token'], /--token-file \/nonexistent\/token: cannot be read/],
-    [['--id-column', 'nope'], /--id-column "nope": the CSV has no such column/],
+    [['--id-column', 'nope'], /columns missing: --id-column names no column "nope"/],
   ])('%j: exit 2 and the server saw no request', async (extra, message) => {
     const result = await matrixJob(extra);
     expect(result.code).toBe(2);

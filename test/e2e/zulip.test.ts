@@ -222,6 +222,23 @@ describe('avatar-import --target zulip', () => {
     expect(zulip.uploads.map((u) => u.authEmail).sort()).toEqual(['ana@corp.example', 'bo@corp.example']);
   });
 
+  test('an HR export with a numeric id and a work e-mail: Zulip finds users by e-mail, so the e-mail column is taken', async () => {
+    await start({ jwtSecret: JWT_SECRET }, ['ana@corp.example']);
+    const dir = await tempDir();
+    await mkdir(join(dir, 'photos'));
+    await writeFile(join(dir, 'photos', 'ana.jpg'), await photo(1, 800, 600));
+    const csv = join(dir, 'workers.csv');
+    await writeFile(csv, 'ID,Work Email,Photo\n1001,ana@corp.example,photos/ana.jpg\n');
+    const secret = join(dir, 'jwt.secret');
+    await writeFile(secret, JWT_SECRET + '\n', { mode: 0o600 });
+
+    const result = await cli(dir, csv, ['--admin-zuliprc', await adminRc(dir), '--jwt-key-file', secret]);
+
+    expect(result.code).toBe(0);
+    expect(result.stderr.split('\n')[0]).toBe('columns: id "Work Email" (the target matches users by e-mail), image "Photo"');
+    expect(rowLines(await readLedger(join(dir, 'workers.ledger.jsonl'))).map((l) => [l.user, l.status])).toEqual([['ana@corp.example', 'ok']]);
+  });
+
   test('the same person twice, in another case, is a duplicate row', async () => {
     await start({}, ['ana@corp.example']);
     const [dir, csv] = await people(['ana@corp.example', 'ANA@corp.example']);
