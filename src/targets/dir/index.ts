@@ -11,7 +11,7 @@ export const dirTarget = defineTarget({
     'file-name': text({
       arg: 'T',
       defaultDoc: '`{user|lower}`',
-      doc: "the file name, in the template language of `--user-template` with one placeholder, `{user}` (e.g. `'{user|localpart}'`). The default keeps `@` and `.`: `jane.doe@example.org.jpg`.",
+      doc: "the file name, in the template language of `--user-template` with one placeholder, `{user}` (e.g. `'{user\\|localpart}'`). The default keeps `@` and `.`: `jane.doe@example.org.jpg`.",
       help: "dir: file name template with {user}, e.g. '{user|localpart}' (default: the user id in lower case)",
       // Compiled once here so a bad template is a usage error before anything is read.
       check: (value) => {
