@@ -17,6 +17,8 @@ export interface Measured {
   code: number | null;
   seconds: number;
   peakRssMiB: number;
+  /** CPU time of the CLI process, all threads. */
+  cpuSeconds: number;
   stdout: string;
   stderr: string;
 }
@@ -36,7 +38,8 @@ export async function measureCli(args: string[], options: { keepStdout?: boolean
   const [code] = (await once(child, 'close')) as [number | null];
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   const peak = /peak-rss-kib (\d+)/.exec(stderr);
-  return { code, seconds, peakRssMiB: peak ? Number(peak[1]) / 1024 : NaN, stdout: options.keepStdout ? stdout : tail, stderr };
+  const cpu = /cpu-ms (\d+)/.exec(stderr);
+  return { code, seconds, peakRssMiB: peak ? Number(peak[1]) / 1024 : NaN, cpuSeconds: cpu ? Number(cpu[1]) / 1000 : NaN, stdout: options.keepStdout ? stdout : tail, stderr };
 }
 
 export async function benchDir(name: string): Promise<string> {

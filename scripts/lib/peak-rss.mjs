@@ -13,5 +13,8 @@ process.on('exit', () => {
   } catch {
     // Not Linux: maxRSS is the best there is.
   }
-  process.stderr.write(`\npeak-rss-kib ${kib}\n`);
+  // CPU time of the whole process, worker threads included: on a shared machine, work per
+  // CPU-second is the figure that does not depend on what else is running.
+  const cpu = process.cpuUsage();
+  process.stderr.write(`\npeak-rss-kib ${kib}\ncpu-ms ${Math.round((cpu.user + cpu.system) / 1000)}\n`);
 });
