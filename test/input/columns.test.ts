@@ -99,7 +99,7 @@ describe('a header line that is really data', () => {
         expect(error).toBeInstanceOf(UsageError);
         message = (error as Error).message;
       }
-      expect(message).toMatch(/no id column found/);
+      expect(message).toMatch(/columns missing: no id column/);
       expect(message.length).toBeLessThan(8_000);
     }
   });
