@@ -114,7 +114,7 @@ function whole(argv: Record<string, unknown>, name: string, min: number): number
  * The ledger a command reads: --ledger, or the one an import with --config F writes to (the
  * config file read and checked by the import's own loader, so both agree on every key and path).
  */
-async function ledgerPath(argv: Record<string, unknown>): Promise<string> {
+export async function ledgerPath(argv: Record<string, unknown>): Promise<string> {
   const explicit = argv['ledger'];
   const config = argv['config'];
   if (explicit !== undefined && config !== undefined) throw new UsageError('give --ledger FILE or --config F, not both');

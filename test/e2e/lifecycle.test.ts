@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { lastRun, readLedger, runCli, tempDir } from '../support/cli.js';
@@ -35,5 +36,75 @@ describe('onboarding: --only-new', () => {
     const next = lastRun(await readLedger(join(dir, 'people.ledger.jsonl')));
     expect(next.find((line) => line.user === 'user0')!.status).toBe('ok');
     expect(next.filter((line) => line.user !== 'user0').every((line) => line.status === 'skipped')).toBe(true);
+  });
+});
+
+describe('rollback (dir)', () => {
+  /** Import A (user0, user1), import B (new photos for both, user2 for the first time). */
+  async function twoImports() {
+    const dir = await tempDir();
+    const out = join(dir, 'avatars');
+    const ledger = join(dir, 'hr.ledger.jsonl');
+    const args = (csv: string) => [csv, '--out', out, '--ledger', ledger, '--progress', 'off'];
+    expect((await runCli(args(await writePeople(dir, [person(0), person(1)])))).code).toBe(0);
+    const a = { user0: await readFile(join(out, 'user0.jpg')), user1: await readFile(join(out, 'user1.jpg')) };
+    expect((await runCli(args(await writePeople(dir, [person(0, 10), person(1, 11), person(2, 12)])))).code).toBe(0);
+    const runB = (await readLedger(ledger)).filter((line) => line.type === 'run').at(-1)!.run as string;
+    return { dir, out, ledger, a, runB };
+  }
+  const outcomes = (lines: { user?: string; status?: string; reason?: string }[]) =>
+    Object.fromEntries(lines.map((line) => [line.user, `${line.status}${line.reason ? `/${line.reason}` : ''}`]));
+
+  test('restores what run B replaced byte for byte, removes the file B created, and leaves a user changed since alone', async () => {
+    const { out, ledger, a, runB } = await twoImports();
+    // user1's file is replaced by hand after B: not B's any more.
+    const byHand = await readFile(join(out, 'user0.jpg'));
+    await import('node:fs/promises').then((fs) => fs.writeFile(join(out, 'user1.jpg'), Buffer.concat([byHand, Buffer.from('x')])));
+
+    const dry = await runCli(['rollback', '--run', runB, '--ledger', ledger, '--dry-run']);
+    expect(dry.code).toBe(0);
+    expect(dry.stdout).toContain('would restore');
+    expect(await readFile(join(out, 'user0.jpg'))).toEqual(byHand);
+
+    const result = await runCli(['rollback', '--run', runB, '--ledger', ledger]);
+
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('3 users changed by it; 2 restored, 1 skipped, 0 failed');
+    expect(await readFile(join(out, 'user0.jpg'))).toEqual(a.user0);
+    expect(existsSync(join(out, 'user2.jpg'))).toBe(false);
+    expect(outcomes(lastRun(await readLedger(ledger)))).toEqual({ user0: 'ok/rollback', user1: 'skipped/changed_since_run', user2: 'ok/rollback' });
+
+    // Run again (as after a crash): nothing left to do.
+    const again = await runCli(['rollback', '--run', runB, '--ledger', ledger]);
+    expect(again.code).toBe(0);
+    expect(outcomes(lastRun(await readLedger(ledger)))).toEqual({ user0: 'skipped/rolled_back', user1: 'skipped/changed_since_run', user2: 'skipped/rolled_back' });
+
+    // --force restores user1 too.
+    const forced = await runCli(['rollback', '--run', runB, '--ledger', ledger, '--user', 'user1', '--force']);
+    expect(forced.code).toBe(0);
+    expect(await readFile(join(out, 'user1.jpg'))).toEqual(a.user1);
+  });
+
+  test('a rollback can itself be rolled back, and rollback works after ledger compact', async () => {
+    const { dir, out, ledger, a, runB } = await twoImports();
+    const b = await readFile(join(out, 'user0.jpg'));
+    expect((await runCli(['ledger', 'compact', '--ledger', ledger, '--keep-runs', '2'])).code).toBe(0);
+
+    expect((await runCli(['rollback', '--run', runB, '--ledger', ledger])).code).toBe(0);
+    expect(await readFile(join(out, 'user0.jpg'))).toEqual(a.user0);
+    // The next import of A's CSV finds nothing to do: the ledger says A's avatars are back.
+    const rollbackRun = (await readLedger(ledger)).filter((line) => line.type === 'run').at(-1)!.run as string;
+
+    expect((await runCli(['rollback', '--run', rollbackRun, '--ledger', ledger])).code).toBe(0);
+    expect(await readFile(join(out, 'user0.jpg'))).toEqual(b);
+    expect(existsSync(join(out, 'user2.jpg'))).toBe(true);
+    void dir;
+  });
+
+  test('an unknown run is a usage error, before anything is touched', async () => {
+    const { ledger } = await twoImports();
+    const result = await runCli(['rollback', '--run', 'nope', '--ledger', ledger]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('has no run nope');
   });
 });

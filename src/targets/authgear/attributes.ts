@@ -9,13 +9,15 @@ export type StandardAttributes = Readonly<Record<string, unknown>>;
 /** Computed by Authgear on read, stripped by it on write (`WithDerivedAttributesRemoved`). */
 export const DERIVED = ['email_verified', 'phone_number_verified', 'updated_at'] as const;
 
-/** The attributes to send: the current ones without the derived keys, `picture` replaced. */
-export function withPicture(current: StandardAttributes, picture: string): Record<string, unknown> {
+/** The attributes to send: the current ones without the derived keys, `picture` replaced
+ * (undefined: removed, as a rollback to "no picture" does). */
+export function withPicture(current: StandardAttributes, picture: string | undefined): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(current)) {
     if (!(DERIVED as readonly string[]).includes(key)) out[key] = value;
   }
-  out.picture = picture;
+  if (picture === undefined) delete out.picture;
+  else out.picture = picture;
   return out;
 }
 

@@ -75,6 +75,13 @@ export class AuthgearTarget implements Target<State> {
       batchesLookups: config.lookupBatchSize > 1,
       backupPrevious: false,
       findsUsersByEmail: config.matchBy === 'email',
+      // A picture URL stays valid after another is set: rollback sets the old one again, or
+      // removes the attribute, every other attribute kept (updateUser replaces them all).
+      restore: (account, previous) => this.#putPicture(account, previous),
+      remove: async (account) => {
+        const { previous } = await this.#putPicture(account, undefined);
+        return previous === undefined ? {} : { previous };
+      },
       // Authgear normalises emails and usernames case-insensitively: Ana@ and ana@ are one user.
       canonical: config.matchBy === 'phone_number' ? (user) => user.trim() : (user) => user.trim().toLowerCase(),
       // An intent names the stored form (authgearimages:///…); resolve reports the https form.
@@ -182,6 +189,36 @@ export class AuthgearTarget implements Target<State> {
       );
     }
     return { remote: readBack!, ...(before ? { previous: before } : {}) };
+  }
+
+  /** Rollback: `picture` as it was (a URL Authgear reported), or none; nothing else changes. */
+  async #putPicture(account: Account<State>, picture: string | undefined): Promise<Applied> {
+    const { api } = this.#open();
+    const fresh = await api.user(account.state.id);
+    if (!fresh) throw new RowError('user_not_found', `the Authgear user ${account.state.id} (${account.user}) was deleted since the lookup`);
+    const why = inactive(fresh);
+    if (why) throw new RowError('user_deactivated', `the Authgear user ${account.state.id} (${account.user}) was ${why} since the lookup; left untouched`);
+    const before = pictureOf(fresh.standardAttributes);
+    const matches = (now: string | undefined): boolean => (picture === undefined ? now === undefined : now === picture || isPictureOf(now, picture));
+    const after = await writeThenVerify<AuthgearUser>({
+      write: (idempotent, seen = fresh) => api.updateUser(fresh.id, withPicture(seen.standardAttributes, picture), { idempotent }),
+      readBack: async () => {
+        const now = await api.user(fresh.id);
+        if (!now) throw new RowError('user_not_found', `the Authgear user ${fresh.id} (${account.user}) was deleted during the update`);
+        return now;
+      },
+      landed: (now) => matches(pictureOf(now.standardAttributes)),
+    });
+    const readBack = pictureOf(after.standardAttributes);
+    const differences = otherDifferences(fresh.standardAttributes, after.standardAttributes);
+    if (!matches(readBack) || differences.length > 0) {
+      throw new RowError(
+        'verify_failed',
+        `${account.user}: the read-back after updateUser does not match what was written: picture before ${before ?? '(none)'}, ` +
+          `written ${picture ?? '(none)'}, read back ${readBack ?? '(none)'}` + (differences.length > 0 ? `; other attributes changed: ${describeDifferences(differences)}` : ''),
+      );
+    }
+    return { remote: readBack ?? '', ...(before ? { previous: before } : {}) };
   }
 
   async close(): Promise<void> {

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { statSync } from 'node:fs';
-import { mkdir, open, opendir, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { copyFile, link, mkdir, open, opendir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { RowError } from '../../errors.js';
 import { CompactTable } from '../../util/compact-table.js';
@@ -12,6 +12,9 @@ import { fileNamer, sameFileKey } from './filename.js';
 // same folder, then rename) so a reader or a crash never sees half an avatar.
 
 const TEMP_PREFIX = '.avatar-import-';
+/** Where replaced files are kept for rollback, named by their sha256 (what `previous` records):
+ * a file replaced twice, or shared by many users (a placeholder), is kept once. */
+const PREVIOUS_DIR = join('.avatar-import', 'previous');
 
 export interface DirOptions {
   out: string;
@@ -28,8 +31,10 @@ export class DirTarget implements Target<undefined> {
   readonly features: TargetFeatures<undefined> = {
     guardsUserChanges: false,
     bulkDiscovery: false,
-    backupPrevious: false,
+    backupPrevious: true,
     claim: (user, row) => this.claim(user, row),
+    restore: (account, previous) => this.#restore(account, previous),
+    remove: (account) => this.#remove(account),
   };
   readonly #out: string;
   readonly #checksum: boolean;
@@ -87,13 +92,19 @@ export class DirTarget implements Target<undefined> {
   }
 
   async apply(account: Account<undefined>, avatar: Avatar, options: ApplyOptions = {}): Promise<Applied> {
-    const path = this.pathFor(account.user);
     // `current` is the file's sha256: a file a kill left unrecorded is known by its content.
     await options.intend?.(avatar.sha256);
+    return this.#put(account, avatar.jpeg, avatar.sha256);
+  }
+
+  /** Write `bytes` as the user's file, the file it replaces kept first (rollback puts it back). */
+  async #put(account: Account<undefined>, bytes: Buffer, sha256: string): Promise<Applied> {
+    const path = this.pathFor(account.user);
+    if (account.current !== undefined) await this.#keep(path, account.current);
     const temp = join(this.#out, `${TEMP_PREFIX}${process.pid}-${randomBytes(6).toString('hex')}.tmp`);
     const handle = await open(temp, 'wx', 0o644);
     try {
-      await handle.writeFile(avatar.jpeg);
+      await handle.writeFile(bytes);
     } finally {
       await handle.close();
     }
@@ -105,13 +116,53 @@ export class DirTarget implements Target<undefined> {
     }
     const written = await stat(path);
     return {
-      remote: avatar.sha256,
+      remote: sha256,
       stamp: Math.trunc(written.mtimeMs),
       ...(account.current === undefined ? {} : { previous: account.current }),
     };
   }
 
   async close(): Promise<void> {}
+
+  /** A hard link to the file about to be replaced (no copy, and the rename that follows cannot
+   * lose it); a copy where the file system has no links. Already kept: nothing to do. */
+  async #keep(path: string, sha256: string): Promise<void> {
+    const folder = join(this.#out, PREVIOUS_DIR);
+    const kept = join(folder, `${sha256}.jpg`);
+    if (statSync(kept, { throwIfNoEntry: false }) !== undefined) return;
+    await mkdir(folder, { recursive: true });
+    try {
+      await link(path, kept);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST') return;
+      if (code === 'ENOENT') return; // gone since resolve: nothing to keep
+      await copyFile(path, kept).catch((copyError: unknown) => {
+        throw new RowError('target_error', `could not keep ${path} before replacing it: ${(copyError as Error).message}`, { cause: copyError });
+      });
+    }
+  }
+
+  /** Rollback: the kept file named `previous` (its sha256) becomes the user's file again. */
+  async #restore(account: Account<undefined>, previous: string): Promise<Applied> {
+    const kept = join(this.#out, PREVIOUS_DIR, `${previous}.jpg`);
+    const bytes = await readFile(kept).catch((error: unknown) => {
+      throw new RowError('target_error', `the replaced file was not kept (${kept}): ${(error as Error).message}`, { cause: error });
+    });
+    if (createHash('sha256').update(bytes).digest('hex') !== previous) throw new RowError('target_error', `${kept} is not the file that was replaced (its content changed)`);
+    return this.#put(account, bytes, previous);
+  }
+
+  /** Rollback of a user who had no file: theirs is removed (kept first, so this too can be undone). */
+  async #remove(account: Account<undefined>): Promise<{ readonly previous?: string }> {
+    if (account.current === undefined) return {};
+    const path = this.pathFor(account.user);
+    await this.#keep(path, account.current);
+    await unlink(path).catch((error: unknown) => {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw new RowError('target_error', `could not remove ${path}: ${(error as Error).message}`, { cause: error });
+    });
+    return { previous: account.current };
+  }
 
   /** Temp files left by a killed run: removed when the process that wrote them is gone. The folder
    * holds an avatar per user, so it is streamed: readdir() of a million names blocked the event

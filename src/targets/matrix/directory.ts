@@ -19,9 +19,9 @@ export class Directory {
   }
 
   /** Keep the cache true to what the tool just set. */
-  remember(id: string, avatarUrl: string): void {
+  remember(id: string, avatarUrl: string | undefined): void {
     const known = this.#accounts?.get(id);
-    if (known) this.#accounts!.set(id, { ...known, avatarUrl });
+    if (known) this.#accounts!.set(id, { ...known, avatarUrl: avatarUrl ?? null });
   }
 
   async #list(): Promise<Map<string, SynapseAccount> | undefined> {

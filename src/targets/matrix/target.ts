@@ -35,7 +35,15 @@ export class MatrixTarget implements Target<undefined> {
   readonly name = 'matrix';
   readonly id: string;
   /** Matrix ids are case-sensitive as written (`@Ana:x` is not `@ana:x`). */
-  readonly features: TargetFeatures<undefined> = { guardsUserChanges: true, bulkDiscovery: true, backupPrevious: false, reusesUploads: true };
+  readonly features: TargetFeatures<undefined> = {
+    guardsUserChanges: true, bulkDiscovery: true, backupPrevious: false, reusesUploads: true,
+    // An mxc URI stays valid after another is set: rollback sets the old one again.
+    restore: (account, previous) => this.#put(account, previous),
+    remove: async (account) => {
+      await this.#put(account, '');
+      return account.current ? { previous: account.current } : {};
+    },
+  };
   /** Synapse's version, known after open(). */
   serverVersion?: string;
   #session?: Session;
@@ -100,6 +108,13 @@ export class MatrixTarget implements Target<undefined> {
     return { remote: mxc, ...(account.current ? { previous: account.current } : {}) };
   }
 
+  /** Set `mxc` ('' clears the avatar, as Synapse's profile API takes it). */
+  async #put(account: Account<undefined>, mxc: string): Promise<Applied> {
+    await this.#setAvatar(account.user, mxc);
+    this.#open().directory.remember(account.user, mxc === '' ? undefined : mxc);
+    return { remote: mxc, ...(account.current ? { previous: account.current } : {}) };
+  }
+
   async close(): Promise<void> {
     this.#session?.pacer.stop(new Error('the matrix target is closed'));
     this.#session = undefined;
@@ -120,7 +135,7 @@ export class MatrixTarget implements Target<undefined> {
         return mxc;
       },
       readBack: async () => (await api.account(user))?.avatarUrl,
-      landed: (now) => now === mxc,
+      landed: (now) => (now ?? '') === mxc,
     });
   }
 }
