@@ -1,9 +1,11 @@
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { lastRun, readLedger, runCli, tempDir } from '../support/cli.js';
 import { writePeople } from '../support/photos.js';
 import type { Person } from '../support/photos.js';
+import { FakeAuthgear } from '../../testkit/servers/authgear.js';
+import { FakeSynapse } from '../../testkit/servers/synapse.js';
 
 // An import is one event in a longer life: new hires arrive in waves from the full HR export,
 // people leave, a bad batch is undone.
@@ -106,5 +108,76 @@ describe('rollback (dir)', () => {
     const result = await runCli(['rollback', '--run', 'nope', '--ledger', ledger]);
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('has no run nope');
+  });
+});
+
+describe('rollback (matrix, authgear): the same mxc / picture as before run B', () => {
+  let close: (() => Promise<void>) | undefined;
+  afterEach(async () => close?.());
+
+  test('matrix: previous mxc set again, a first avatar cleared, a user who changed theirs since left alone', async () => {
+    const synapse = await FakeSynapse.start();
+    close = () => synapse.close();
+    synapse.addUser('ana', { avatar_url: 'mxc://example.org/before' });
+    for (const name of ['bo', 'cy']) synapse.addUser(name);
+    const dir = await tempDir();
+    const ledger = join(dir, 'hr.ledger.jsonl');
+    const env = { MATRIX_ACCESS_TOKEN: synapse.adminToken };
+    const common = ['--target', 'matrix', '--homeserver', synapse.url, '--ledger', ledger, '--progress', 'off'];
+    const people = (names: string[], seed: number) =>
+      writePeople(dir, names.map((name, i) => ({ id: `@${name}:example.org`, image: `photos/${name}-${seed}.jpg`, seed: seed + i })));
+    expect((await runCli([await people(['ana', 'bo'], 1), ...common], { env })).code).toBe(0);
+    const a = { ana: synapse.avatarOf('@ana:example.org'), bo: synapse.avatarOf('@bo:example.org') };
+    expect((await runCli([await people(['ana', 'bo', 'cy'], 20), ...common], { env })).code).toBe(0);
+    const runB = (await readLedger(ledger)).filter((line) => line.type === 'run').at(-1)!.run as string;
+    expect(synapse.avatarOf('@ana:example.org')).not.toBe(a.ana);
+    // Bo sets his own avatar after B.
+    const bo = synapse.login('@bo:example.org');
+    await fetch(`${synapse.url}/_matrix/client/v3/profile/${encodeURIComponent('@bo:example.org')}/avatar_url`, {
+      method: 'PUT', headers: { authorization: `Bearer ${bo}`, 'content-type': 'application/json' }, body: JSON.stringify({ avatar_url: 'mxc://example.org/bosOwn' }),
+    });
+
+    // Where the server is comes from the ledger; the token from the environment, as for an import.
+    const result = await runCli(['rollback', '--run', runB, '--ledger', ledger], { env });
+
+    expect(result.code).toBe(0);
+    expect(synapse.avatarOf('@ana:example.org')).toBe(a.ana);
+    expect(synapse.avatarOf('@bo:example.org')).toBe('mxc://example.org/bosOwn');
+    expect(synapse.avatarOf('@cy:example.org') ?? null).toBeNull();
+    expect(Object.fromEntries(lastRun(await readLedger(ledger)).map((l) => [l.user, l.reason]))).toEqual({
+      '@ana:example.org': 'rollback', '@bo:example.org': 'changed_since_run', '@cy:example.org': 'rollback',
+    });
+    expect(result.stderr).not.toContain(synapse.adminToken);
+  });
+
+  test('authgear: previous picture set again, a first picture removed with every other attribute kept', async () => {
+    const fake = await FakeAuthgear.start();
+    close = () => fake.close();
+    const alice = fake.addUser({ email: 'alice@acme.example' });
+    const bob = fake.addUser({ email: 'bob@acme.example', standard: { given_name: 'Bob', family_name: 'Builder' } });
+    const carol = fake.addUser({ email: 'carol@acme.example' });
+    const dir = await tempDir();
+    await mkdir(join(dir, 'keys'));
+    const keyFile = join(dir, 'keys', `${fake.keyId}.pem`);
+    await writeFile(keyFile, fake.privateKeyPem, { mode: 0o600 });
+    const ledger = join(dir, 'hr.ledger.jsonl');
+    const targetArgs = ['--target', 'authgear', '--endpoint', fake.url, '--project-id', fake.projectId, '--admin-key-file', keyFile];
+    const people = (names: string[], seed: number) =>
+      writePeople(dir, names.map((name, i) => ({ id: `${name}@acme.example`, image: `photos/${name}-${seed}.jpg`, seed: seed + i })), 'email,name,photo');
+    expect((await runCli([await people(['alice', 'carol'], 1), ...targetArgs, '--ledger', ledger, '--progress', 'off'])).code).toBe(0);
+    const a = fake.readAttributes(alice).picture;
+    const bobBefore = fake.readAttributes(bob);
+    expect((await runCli([await people(['alice', 'bob', 'carol'], 20), ...targetArgs, '--ledger', ledger, '--progress', 'off'])).code).toBe(0);
+    const runB = (await readLedger(ledger)).filter((line) => line.type === 'run').at(-1)!.run as string;
+    fake.setAttribute(carol, 'picture', 'https://example.com/carol-chose-this.png');
+
+    const result = await runCli(['rollback', '--run', runB, '--ledger', ledger, ...targetArgs]);
+
+    expect(result.code).toBe(0);
+    expect(fake.readAttributes(alice).picture).toBe(a);
+    const bobAfter = fake.readAttributes(bob);
+    expect(bobAfter.picture).toBeUndefined();
+    expect({ ...bobAfter, updated_at: 0 }).toEqual({ ...bobBefore, updated_at: 0 });
+    expect(fake.readAttributes(carol).picture).toBe('https://example.com/carol-chose-this.png');
   });
 });
