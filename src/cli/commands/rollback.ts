@@ -4,6 +4,7 @@
 // same declarations, so a rollback reaches a server exactly as the import did. Where a target is
 // comes from the run's ledger line when no flag or config file says it (`dir:/srv/avatars` gives
 // `--out /srv/avatars`); secrets never are in the ledger, so they come as for an import.
+import { createRequire } from 'node:module';
 import { UsageError } from '../../errors.js';
 import { EXIT } from '../../exit-codes.js';
 import { Ledger } from '../../ledger/ledger.js';
@@ -92,7 +93,7 @@ export const rollbackCommand: Command = {
       }
       if (!dryRun) {
         await ledger.append({
-          type: 'run', run: runId, version: 'rollback', started: new Date().toISOString(),
+          type: 'run', run: runId, version: VERSION, started: new Date().toISOString(),
           options: { [ROLLBACK_OF]: own.run, targets: plan.targets.map((target) => ({ target })), force: own.force, ...(own.users.length > 0 ? { users: own.users } : {}) },
         });
       }
@@ -117,6 +118,8 @@ export const rollbackCommand: Command = {
     }
   },
 };
+
+const VERSION = (createRequire(import.meta.url)('../../../package.json') as { version: string }).version;
 
 function describe(line: RowLine, dryRun: boolean): string {
   const who = `${line.target}: ${line.user}`;
