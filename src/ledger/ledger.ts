@@ -300,20 +300,18 @@ export class Ledger {
   }
 
   /** The row line at `offset` if it is one for (target, user). */
-  private async rowAt(offset: number, target: string, user: string): Promise<RowLine | undefined> {
-    const text = await this.lineAt(offset);
-    if (text === undefined) return undefined;
-    let value: unknown;
-    try {
-      value = JSON.parse(text);
-    } catch {
-      return undefined;
-    }
-    return isRowLine(value) && value.target === target && value.user === user ? value : undefined;
+  private rowAt(offset: number, target: string, user: string): Promise<RowLine | undefined> {
+    return this.keyedLineAt(offset, target, user, isRowLine);
   }
 
   /** The intent line at `offset` if it is one for (target, user). */
-  private async intentAt(offset: number, target: string, user: string): Promise<IntentLine | undefined> {
+  private intentAt(offset: number, target: string, user: string): Promise<IntentLine | undefined> {
+    return this.keyedLineAt(offset, target, user, isIntentLine);
+  }
+
+  /** The line at `offset` if it is of the kind `is` accepts and names (target, user): anything
+   * else (an index collision, a file changed behind our back) reads as absent. */
+  private async keyedLineAt<T extends { target: string; user: string }>(offset: number, target: string, user: string, is: (value: unknown) => value is T): Promise<T | undefined> {
     const text = await this.lineAt(offset);
     if (text === undefined) return undefined;
     let value: unknown;
@@ -322,7 +320,7 @@ export class Ledger {
     } catch {
       return undefined;
     }
-    return isIntentLine(value) && value.target === target && value.user === user ? value : undefined;
+    return is(value) && value.target === target && value.user === user ? value : undefined;
   }
 
   /**
