@@ -1,5 +1,5 @@
 import { readSync } from 'node:fs';
-import { open, stat, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, stat, type FileHandle } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 
 import { UsageError } from '../errors.js';
@@ -13,6 +13,10 @@ import type { CompactResult } from './tools/compact.js';
 export interface LedgerOptions {
   /** Dry run: no lock, no writes, the file is left exactly as it is. */
   readonly readOnly?: boolean;
+  /** The ledger is in its default place (the state folder, `<out>/.avatar-import/`): the folder is
+   * created when missing (private: 0700), and a read-only open of a missing folder is an empty
+   * ledger. An explicit --ledger in a missing folder stays an error (a typo is not a new place). */
+  readonly createFolder?: boolean;
   /**
    * Compact the ledger when it is closed, if its row lines have passed twice what the next runs
    * need (and at least `minRows`), so nightly runs do not grow it without bound. On by default.
@@ -86,8 +90,9 @@ export class Ledger {
    */
   static async open(path: string, options: LedgerOptions = {}): Promise<Ledger> {
     const absolute = resolve(path);
-    await requireFolder(absolute);
     const readOnly = options.readOnly === true;
+    if (!options.createFolder) await requireFolder(absolute);
+    else if (!readOnly) await mkdir(dirname(absolute), { recursive: true, mode: 0o700 });
     const lock = readOnly ? undefined : await LockFile.acquire(`${absolute}.lock`, absolute).catch(explainLockFailure(absolute));
     let handle: FileHandle | undefined;
     try {

@@ -75,7 +75,8 @@ export interface RowLine {
   edge?: number;
   quality?: number;
   status: RowStatus;
-  /** Why a row was skipped (`unchanged`, `dry_run` …). */
+  /** Why a row was skipped: `changed_by_user`, `has_own_avatar`, `no_photo`, `dry_run` (an `ok`
+   * line of a dry run) …; absent on a skip of an unchanged row. */
   reason?: string;
   error?: RowLineError;
   /** See the rule above: the target's reference to what it holds (`Applied.remote`). */
@@ -84,6 +85,10 @@ export interface RowLine {
   stamp?: number;
   /** The avatar the user had before this row changed it (`Applied.previous`), for rollback. */
   previous?: string;
+  /** On a `has_own_avatar` skip (first contact): what the target held, in `Account.current`'s form
+   * (an mxc URI, a Zulip avatar_version, an Authgear picture URL, a `dir` file's sha256). It is
+   * not `remote`: the tool did not put it there. */
+  found?: string;
 }
 
 export type LedgerLine = RunLine | RowLine | EndLine;

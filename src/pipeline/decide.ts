@@ -20,6 +20,8 @@ export interface RowFacts {
   readonly overwriteUserChanges: boolean;
   /** --only-new: only users this target has never had an `ok` for (an onboarding wave). */
   readonly onlyNew?: boolean;
+  /** --replace-existing: on first contact, replace an avatar the user already has. */
+  readonly replaceExisting: boolean;
   /** The target protects avatars users set themselves (`features.guardsUserChanges`). */
   readonly guardsUserChanges: boolean;
   /** The latest outcome for (target, user), unless it was a duplicate row of another user. */
@@ -38,8 +40,9 @@ export interface RowFacts {
   readonly intent?: { readonly landed: boolean; readonly outputSha256: string };
   /** The source against the intent. */
   readonly intentSource?: SourceMatch;
-  /** What the target reports now; undefined until resolved. */
-  readonly account?: { readonly current?: string };
+  /** What the target reports now; undefined until resolved. `current` is undefined when the user
+   * has the target's default avatar (no avatar_url, a Gravatar/Jdenticon default, no file). */
+  readonly account?: { readonly current?: string | undefined };
   /** sha256 of the avatar this run made for the row; undefined until made. */
   readonly outputSha256?: string;
 }
@@ -48,7 +51,7 @@ export type Decision =
   /** It failed last time for a reason that does not heal, and its input has not changed. */
   | { readonly action: 'carry-failure'; readonly error: RowLineError }
   /** Leave the target alone for a protective reason (a skipped line with that reason). */
-  | { readonly action: 'protect'; readonly reason: 'changed_by_user' | 'not_new' }
+  | { readonly action: 'protect'; readonly reason: 'changed_by_user' | 'has_own_avatar' | 'not_new' }
   /** The target still holds what the tool made from this very source: nothing to do.
    * `recovered`: it holds it from a write whose line was lost (recorded as `ok`, see `intent`). */
   | { readonly action: 'skip'; readonly recovered?: boolean }
@@ -83,6 +86,11 @@ export function decide(facts: RowFacts): Decision {
   }
   const skip: Decision = recovered ? { action: 'skip', recovered } : { action: 'skip' };
   const stillOurs = held !== undefined && account.current === held.remote;
+
+  // First contact: the tool never set an avatar for this user here, and the user already has one
+  // that is not the target's default. Theirs wins unless the operator says --replace-existing
+  // (whatever --force says: the ledger, which --force overrides, knows nothing of this avatar).
+  if (!held && account.current !== undefined && !facts.replaceExisting) return { action: 'protect', reason: 'has_own_avatar' };
 
   // The user set another avatar after the tool's: theirs wins unless the operator says otherwise.
   if (facts.guardsUserChanges && held && !stillOurs && !facts.overwriteUserChanges) return { action: 'protect', reason: 'changed_by_user' };

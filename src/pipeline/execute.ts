@@ -2,10 +2,9 @@
 // lock is taken before any target is touched (a second run on the same ledger is refused before it
 // sends anything), then targets open (their first requests), then rows flow.
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
 import { FatalError } from '../errors.js';
-import { EXIT, worst } from '../exit-codes.js';
-import type { ExitCode } from '../exit-codes.js';
+import { EXIT, exitCode } from '../exit-codes.js';
+import type { ExitCode, RunOutcome } from '../exit-codes.js';
 import { settingsKey } from '../image/normalise.js';
 import type { NormaliseOptions } from '../image/normalise.js';
 import { Ledger } from '../ledger/ledger.js';
@@ -17,6 +16,7 @@ import { summarise } from '../report/summary.js';
 import { Tally } from '../report/tally.js';
 import { logOwnsStderr, Reports, type EventLog } from '../report/reports.js';
 import { countRows } from './count-rows.js';
+import { DEFAULT_HALT_RULE } from './misconfiguration.js';
 import type { TargetLimits } from '../targets/target.js';
 import type { Plan, PlannedTarget } from './plan.js';
 import { run } from './run.js';
@@ -38,24 +38,38 @@ export async function execute(plan: Plan, io: ExecuteIo): Promise<ExitCode> {
   // Ledger locks come before any target is touched: a second run on the same ledger is refused
   // before it sends anything. Targets given the same file share one opened Ledger.
   const ledgers = new Map<string, Ledger>();
-  const controller = new AbortController();
+  // Two signals: `stop` (the first SIGINT/SIGTERM) ends the taking of rows, and work not yet sent
+  // is dropped without a line; `targets` is what the targets' requests listen to, never aborted
+  // by an interrupt, so a request already sent finishes and its row is recorded (an aborted upload
+  // that landed would look like the user's own avatar next time). A second signal exits at once:
+  // appends are whole lines, and a torn last line is dropped when the ledger is read.
+  const stop = new AbortController();
+  const targets = new AbortController();
+  let signalled: 'SIGINT' | 'SIGTERM' | undefined;
   let progress: Progress | undefined;
   let ticks: NodeJS.Timeout | undefined;
   let reports: Reports | undefined;
-  const onSigint = (): void => {
-    if (controller.signal.aborted) process.exit(EXIT.interrupted);
-    log.warn('interrupted: finishing the rows in flight (Ctrl-C again to stop at once)');
-    controller.abort();
+  const onSignal = (signal: 'SIGINT' | 'SIGTERM'): void => {
+    const code = signal === 'SIGTERM' ? EXIT.terminated : EXIT.interrupted;
+    if (signalled) {
+      io.stderr.write(`\n${signal} again: stopping at once (the ledger keeps every line written so far)\n`);
+      process.exit(code);
+    }
+    signalled = signal;
+    log.warn(`${signal}: taking no more rows; finishing the requests already sent (${signal === 'SIGINT' ? 'Ctrl-C' : 'the signal'} again to stop at once)`);
+    stop.abort(new Error(`interrupted by ${signal}`));
   };
+  const onSigint = (): void => onSignal('SIGINT');
+  const onSigterm = (): void => onSignal('SIGTERM');
   const opened: PlannedTarget[] = [];
   try {
     for (const planned of plan.targets) {
-      const path = planned.ledgerPath ?? join(plan.source.imagesDir, '.avatar-import-dry-run.ledger.jsonl');
-      if (!ledgers.has(path)) ledgers.set(path, await Ledger.open(path, { readOnly: dryRun || planned.ledgerPath === undefined }));
+      const path = planned.ledgerPath;
+      if (!ledgers.has(path)) ledgers.set(path, await Ledger.open(path, { readOnly: dryRun, createFolder: planned.ledgerIsDefault }));
     }
-    const ledgerOf = (planned: PlannedTarget): Ledger => ledgers.get(planned.ledgerPath ?? join(plan.source.imagesDir, '.avatar-import-dry-run.ledger.jsonl'))!;
+    const ledgerOf = (planned: PlannedTarget): Ledger => ledgers.get(planned.ledgerPath)!;
     process.on('SIGINT', onSigint);
-    process.on('SIGTERM', onSigint);
+    process.on('SIGTERM', onSigterm);
 
     // Every target opens (its first requests) at once; one that cannot (a refused token, a server
     // gone) is out of this run and the others go on.
@@ -64,7 +78,7 @@ export async function execute(plan: Plan, io: ExecuteIo): Promise<ExitCode> {
     await Promise.all(plan.targets.map(async (planned) => {
       try {
         opened.push(planned);
-        const limits = await planned.target.open(controller.signal);
+        const limits = await planned.target.open(targets.signal);
         const normalise = normaliseFor(planned, limits);
         if (normalise.maxBytes < planned.values.image.maxBytes) log.info(`${planned.target.id}: --max-bytes capped to ${formatBytes(normalise.maxBytes)}: the target accepts no more`);
         lanes.push({
@@ -72,6 +86,8 @@ export async function execute(plan: Plan, io: ExecuteIo): Promise<ExitCode> {
           run: {
             target: planned.target, ledger: ledgerOf(planned), userOf: planned.userOf, normalise, settings: settingsKey(normalise),
             concurrency: planned.concurrency, overwriteUserChanges: planned.values.run.overwriteUserChanges, onlyNew: planned.values.run.onlyNew,
+            replaceExisting: planned.values.run.replaceExisting,
+            halt: { ...DEFAULT_HALT_RULE, ratio: planned.values.run.haltOnFailRatio },
           },
         });
       } catch (error) {
@@ -87,7 +103,7 @@ export async function execute(plan: Plan, io: ExecuteIo): Promise<ExitCode> {
     if (lanes.length === 0) return EXIT.fatal;
 
     for (const { planned } of lanes) {
-      log.info(`${dryRun ? 'dry run: ' : ''}${plan.csvPath ?? 'stdin'} → ${planned.target.id} (id: ${planned.userFrom}, image: ${plan.imageFrom}; ledger: ${planned.ledgerPath ?? 'none'})`);
+      log.info(`${dryRun ? 'dry run: ' : ''}${plan.csvPath ?? 'stdin'} → ${planned.target.id} (id: ${planned.userFrom}, image: ${plan.imageFrom}; ledger: ${planned.ledgerPath})`);
     }
     const common = {
       csv: plan.csvPath ?? '-', imageColumn: plan.imageFrom, imagesDir: plan.source.imagesDir,
@@ -127,7 +143,11 @@ export async function execute(plan: Plan, io: ExecuteIo): Promise<ExitCode> {
     const tally = new Tally();
     const tallies = new Map(plan.targets.map((planned) => [planned.target.id, new Tally()]));
     let total: number | undefined;
-    if (plan.csvPath && plan.format === 'csv') void countRows(plan.csvPath).then((n) => (total = n * Math.max(1, lanes.length)), () => undefined);
+    let csvRows: number | undefined;
+    const counting = plan.csvPath && plan.format === 'csv' ? countRows(plan.csvPath).then((n) => {
+      csvRows = n;
+      total = n * Math.max(1, lanes.length);
+    }, () => undefined) : Promise.resolve();
     const live = new Progress({
       stream: io.stderr, tally, total: () => total, plainEveryMs: output.progressInterval * 1000, bytesRead: () => runReports.counts.bytesRead,
       ...(output.progress === 'auto' ? {} : { live: output.progress === 'live' }),
@@ -140,17 +160,17 @@ export async function execute(plan: Plan, io: ExecuteIo): Promise<ExitCode> {
     ticks?.unref();
     const several = plan.targets.length > 1;
     const result = lanes.length === 0
-      ? { fatal: new Map(), interrupted: false, imagesRead: 0, imageBytesRead: 0 }
+      ? { fatal: new Map(), interrupted: false, cutOff: 0, imagesRead: 0, imageBytesRead: 0 }
       : await run({
         runId: plan.runId, csv: plan.csv, imageOf: plan.imageOf, source: plan.source,
         targets: lanes.map((lane) => lane.run),
         dryRun, force: runValues.force, retryFailed: runValues.retryFailed, checksum: runValues.checksum,
-        jobs: plan.values.performance.jobs,
+        requirePhoto: runValues.requirePhoto, jobs: plan.values.performance.jobs,
         ...(plan.shard ? { shard: plan.shard } : {}),
-        signal: controller.signal, redact: log.redact,
-        onRow: (line) => {
-          tally.add(line);
-          tallies.get(line.target)?.add(line);
+        signal: stop.signal, redact: log.redact,
+        onRow: (line, previous) => {
+          tally.add(line, previous);
+          tallies.get(line.target)?.add(line, previous);
           rowLines?.write(describeRow(line, dryRun, several) + '\n');
         },
         report: reports,
@@ -162,12 +182,17 @@ export async function execute(plan: Plan, io: ExecuteIo): Promise<ExitCode> {
       if (error) fatal.set(planned, { code: error.code, message: log.redact(error.message) });
     }
 
-    const codes: ExitCode[] = [];
+    // How many rows each interrupted target left: the CSV's count (read alongside the run) less
+    // the rows that got a line.
+    if (result.interrupted) await counting;
+    const outcomes: RunOutcome[] = [];
     const blocks: string[] = [];
     for (const planned of plan.targets) {
       const mine = several ? tallies.get(planned.target.id)! : tally;
       const stopped = fatal.get(planned);
-      const interrupted = result.interrupted && !stopped;
+      const interrupted = result.interrupted && !stopped && signalled
+        ? { signal: signalled, ...(csvRows === undefined ? {} : { left: Math.max(0, csvRows - tallies.get(planned.target.id)!.done) }) }
+        : false;
       const text = summarise(mine, {
         ledgerPath: dryRun ? undefined : planned.ledgerPath, dryRun, interrupted,
         ...(several ? {} : { imagesRead: result.imagesRead, imageBytesRead: result.imageBytesRead }),
@@ -175,10 +200,11 @@ export async function execute(plan: Plan, io: ExecuteIo): Promise<ExitCode> {
       });
       // Several targets: a block each, headed by the target and indented.
       blocks.push(several ? `${planned.target.id}:\n${text.replace(/^/gm, '  ')}` : text);
-      codes.push(stopped ? EXIT.fatal : interrupted ? EXIT.interrupted : mine.failed > 0 ? EXIT.someFailed : EXIT.ok);
+      outcomes.push({ fatal: stopped !== undefined, signal: interrupted ? interrupted.signal : undefined, newFailures: mine.newFailures, carriedFailures: mine.carriedFailures });
+      if (stopped?.code === 'misconfigured') io.stderr.write(`avatar-import: ${planned.target.id}: halted: ${stopped.message}\n`);
     }
     if (several) blocks.push(`images read: ${result.imagesRead} (${formatBytes(result.imageBytesRead)}), once for all ${plan.targets.length} targets`);
-    const exitCode = worst(codes);
+    const code = exitCode(outcomes);
     // How the run ended, for `ledger runs` and `ledger status` (a killed run leaves none): one end
     // line per ledger, with the run's exit code and the rows of the targets that write to it.
     if (!dryRun) {
@@ -192,30 +218,30 @@ export async function execute(plan: Plan, io: ExecuteIo): Promise<ExitCode> {
           counts.skipped += t.skipped;
           counts.failed += t.failed;
         }
-        await ledger.append({ type: 'end', run: plan.runId, ended: new Date().toISOString(), exit: exitCode, counts });
+        await ledger.append({ type: 'end', run: plan.runId, ended: new Date().toISOString(), exit: code, counts });
       }
     }
     const stops = [...fatal].map(([planned, error]) => ({ target: planned.target.id, ...error }));
     const summary = await reports.finish({
-      exitCode, startedAt: tally.started, finishedAt: Date.now(), ledger: dryRun ? undefined : plan.targets[0]?.ledgerPath,
+      exitCode: code, startedAt: tally.started, finishedAt: Date.now(), ledger: dryRun ? undefined : plan.targets[0]?.ledgerPath,
       ...(dryRun ? {} : { ledgers: Object.fromEntries(plan.targets.flatMap((planned) => (planned.ledgerPath ? [[planned.target.id, planned.ledgerPath]] : []))) }),
       imagesRead: result.imagesRead, imageBytesRead: result.imageBytesRead, interrupted: result.interrupted,
       ...(stops[0] ? { fatal: stops[0] } : {}),
     }, [
       ...stops.map((stop) => `aborted: ${stop.target}: ${stop.code}: ${stop.message} (its rows not shown were not done)`),
-      ...(result.interrupted ? ['interrupted: rows not shown were not done'] : []),
+      ...(signalled ? [`interrupted (${signalled}): rows not shown were not done; the same command does them`] : []),
     ]);
     if (output.json) {
       if (!quietStderr) io.stderr.write(blocks.join('\n') + '\n');
       io.stdout.write(JSON.stringify(summary) + '\n');
     } else io.stdout.write(blocks.join('\n') + '\n');
-    return exitCode;
+    return code;
   } finally {
     progress?.stop();
     if (ticks) clearInterval(ticks);
     await reports?.abandon();
     process.off('SIGINT', onSigint);
-    process.off('SIGTERM', onSigint);
+    process.off('SIGTERM', onSigterm);
     await Promise.all(opened.map((planned) => planned.target.close().catch(() => undefined)));
     for (const ledger of ledgers.values()) {
       await ledger.close();

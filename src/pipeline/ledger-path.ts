@@ -1,8 +1,8 @@
-// Which ledger file a target's history goes to: the one place that decides it (issue 10 moves the
-// default to ledger/location.ts's chooseLedger: a one-line change here). Targets given the same
-// file share one opened Ledger (lines are keyed by target and user, so they never collide).
-import { resolve } from 'node:path';
-import { legacyLedgerPath } from '../ledger/location.js';
+// Which ledger file a target's history goes to: the one place that decides it. By default the
+// target's own place (ledger/location.ts): state follows the destination, not the input's file
+// name, so a renamed export (workday_2026-12-01.csv) finds the same history. Targets given the
+// same file share one opened Ledger (lines are keyed by target and user, so they never collide).
+import { chooseLedger } from '../ledger/location.js';
 import type { ChosenLedger } from '../ledger/location.js';
 import type { Target } from '../targets/target.js';
 
@@ -15,10 +15,7 @@ export interface LedgerChoice {
   readonly env: NodeJS.ProcessEnv;
 }
 
-/** The ledger, or undefined when there is nowhere to put one (standard input without --ledger:
- * only a dry run may do that, which plan() checks). */
-export async function ledgerFor({ given, csvPath }: LedgerChoice): Promise<ChosenLedger | undefined> {
-  if (given !== undefined) return { path: resolve(given) };
-  // Today: beside the CSV, named after it, shared by every target of the run.
-  return csvPath ? { path: legacyLedgerPath(csvPath) } : undefined;
+/** The target's ledger, with a notice when an old-style `<csv>.ledger.jsonl` is used. */
+export async function ledgerFor({ target, given, csvPath, env }: LedgerChoice): Promise<ChosenLedger> {
+  return chooseLedger({ owner: target, ...(given === undefined ? {} : { explicit: given }), ...(csvPath ? { csvPath } : {}), env });
 }

@@ -9,9 +9,9 @@ export const runArea = area('run', 'Run', {
   ledger: text({
     path: true,
     arg: 'FILE',
-    doc: 'the results ledger. Targets given the same file share it (one line per target and user).',
-    help: 'results ledger (JSON Lines) (default: <csv name>.ledger.jsonl next to the CSV)',
-    defaultDoc: '`<csv name>.ledger.jsonl` beside the CSV',
+    doc: 'the results ledger. By default each target has its own, found by the target whatever the CSV is called: `<out>/.avatar-import/ledger.jsonl` for `dir`, `$XDG_STATE_HOME/avatar-import/<target>-<host>.jsonl` for a remote target (see [Where state lives](#where-state-lives)). Targets given the same file share it (one line per target and user).',
+    help: 'results ledger (JSON Lines) (default: per target, see "Where state lives")',
+    defaultDoc: 'per target',
     perTarget: true,
   }),
   force: boolean({ default: false, doc: 'redo rows the ledger says are done.' }),
@@ -44,6 +44,26 @@ export const runArea = area('run', 'Run', {
     doc: "replace avatars that users set themselves since the tool's last run (remote targets).",
     help: 'replace avatars users set themselves since the last run',
     perTarget: true,
+  }),
+  'replace-existing': boolean({
+    default: false,
+    doc: 'on first contact (a user the ledger has never set an avatar for on this target), replace an avatar the user already has; without it such rows are skipped as `has_own_avatar`. The ledger records what was there as `previous`.',
+    help: 'replace avatars users already had before the tool first set one',
+    perTarget: true,
+  }),
+  'require-photo': boolean({
+    default: false,
+    doc: 'an empty image cell fails the row (`missing_value`) instead of skipping it as `no_photo`.',
+    help: 'an empty image cell fails the row instead of being skipped',
+  }),
+  'halt-on-fail-ratio': number({
+    arg: 'R',
+    unit: 'a fraction',
+    min: 0,
+    max: 1,
+    default: 0.9,
+    doc: 'stop a target (exit 3, with the likeliest cause) when this share of its first 50 rows fail with one code; 0 turns it off.',
+    help: 'stop when this share of the first 50 rows fail with one code (0: off)',
   }),
 });
 

@@ -60,8 +60,10 @@ export interface PlannedTarget {
   readonly concurrency: number;
   /** The avatar's edge: --size, or the target's preferred edge, or 512. */
   readonly edge: number;
-  /** This target's ledger; undefined only for a dry run from standard input (nothing to write). */
-  readonly ledgerPath?: string;
+  /** This target's ledger (pipeline/ledger-path.ts). */
+  readonly ledgerPath: string;
+  /** The ledger is in its default place, not given: its folder may be created. */
+  readonly ledgerIsDefault: boolean;
 }
 
 export interface PlanContext {
@@ -94,9 +96,6 @@ export async function plan(settings: Settings, context: PlanContext): Promise<Pl
     const { size, minSize } = wanted.values.image;
     if (size !== undefined) checkMinSize(minSize, size);
     else checkMinSize(minSize, edgeFor(wanted), `the edge (${wanted.factory.name}'s default; set --size)`);
-    if (fromStdin && wanted.values.run.ledger === undefined && !wanted.values.run.dryRun) {
-      throw new UsageError('reading the CSV from standard input needs --ledger FILE (there is no CSV file to put it next to)');
-    }
   }
 
   // Each factory checks its own options and reads its credential files; none sends anything.
@@ -138,7 +137,7 @@ export async function plan(settings: Settings, context: PlanContext): Promise<Pl
     for (const column of columns.used) used.add(column);
     context.log.info(built.length > 1 ? `${target.id}: ${columns.description}` : columns.description);
     const ledger = await ledgerFor({ target, given: wanted.values.run.ledger, csvPath, env: context.env });
-    if (ledger?.notice) context.log.warn(ledger.notice);
+    if (ledger.notice) context.log.warn(ledger.notice);
     targets.push({
       factory: wanted.factory,
       target,
@@ -149,7 +148,8 @@ export async function plan(settings: Settings, context: PlanContext): Promise<Pl
       concurrency,
       edge: edgeFor(wanted),
       // Shards sharing a volume (or one config file) never share a ledger, nor fight over its lock.
-      ...(ledger === undefined ? {} : { ledgerPath: shard ? shardLedgerPath(ledger.path, shard) : ledger.path }),
+      ledgerPath: shard ? shardLedgerPath(ledger.path, shard) : ledger.path,
+      ledgerIsDefault: wanted.values.run.ledger === undefined,
     });
   }
   // The image column is the run's, not a target's: chosen as for the first target.

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import pLimit from 'p-limit';
 import type { LimitFunction } from 'p-limit';
 import { capText, MAX_MESSAGE_CHARS } from '../capped-text.js';
-import { AvatarError, RowError, heals, isAvatarError } from '../errors.js';
+import { AvatarError, FatalError, RowError, heals, isAvatarError } from '../errors.js';
 import type { NormaliseOptions } from '../image/normalise.js';
 import { normalise } from '../image/normalise.js';
 import type { TableInput, TableProblem as CsvProblem, TableRecord as CsvRecord } from '../input/table.js';
@@ -18,6 +18,8 @@ import type { RowEvent, RowReporter } from '../report/events.js';
 import { inShard } from '../input/shard.js';
 import type { Shard } from '../input/shard.js';
 import { decide } from './decide.js';
+import { describeVerdict, FailureWatch, fileNotFoundHint } from './misconfiguration.js';
+import type { HaltRule, Verdict } from './misconfiguration.js';
 import type { Decision, RowFacts, SourceMatch } from './decide.js';
 
 // The only place that knows the order of the stages. A row's life, for each target it goes to:
@@ -27,7 +29,9 @@ import type { Decision, RowFacts, SourceMatch } from './decide.js';
 //   in one --jobs slot) → apply → one ledger line.
 // Every way out of a row ends in exactly one ledger line per target, except a fatal error on a
 // target, which stops that target (its rows are simply not done, and the next run picks them up);
-// the other targets go on.
+// the other targets go on. An interrupt (SIGINT/SIGTERM) stops taking rows: requests already sent
+// finish and are recorded, work not yet sent is dropped without a line (the next run does it):
+// an interrupt is not a row's failure.
 
 /** One destination of the run: its own window, image settings, ledger and user template. */
 export interface RunTarget {
@@ -44,6 +48,10 @@ export interface RunTarget {
   readonly overwriteUserChanges: boolean;
   /** --only-new for this target. */
   readonly onlyNew?: boolean;
+  /** --replace-existing: first contact replaces an avatar the user already has. */
+  readonly replaceExisting: boolean;
+  /** When to halt this target as misconfigured (ratio 0: never). */
+  readonly halt: HaltRule;
 }
 
 export interface RunConfig {
@@ -57,14 +65,19 @@ export interface RunConfig {
   readonly force: boolean;
   readonly retryFailed: boolean;
   readonly checksum: boolean;
+  /** --require-photo: an empty image cell fails (missing_value) instead of `no_photo`. */
+  readonly requirePhoto: boolean;
   /** Images decoded/encoded at once, across all targets. */
   readonly jobs: number;
   /** `--shard`: rows of other shards' users are dropped after the id columns: no image, no line. */
   readonly shard?: Shard;
-  /** Aborted on Ctrl-C: stop taking rows, finish the ones in flight. */
+  /** Aborted on SIGINT/SIGTERM: stop taking rows; requests already sent finish, work not yet
+   * sent is dropped (no line). */
   readonly signal: AbortSignal;
   readonly redact: (text: string) => string;
-  readonly onRow: (line: RowLine) => void;
+  /** Each line as written, with the user's latest line before this run (what tells a carried-over
+   * failure from a new one: report/novelty.ts). */
+  readonly onRow: (line: RowLine, previous: RowLine | undefined) => void;
   /** The reports (contact sheet, failed-rows file, event log): each finished row, with what the
    * row knew (its CSV cells, a thumbnail of its source, its avatar). */
   readonly report?: RowReporter;
@@ -74,6 +87,8 @@ export interface RunResult {
   /** The fatal error that stopped each target that stopped (by `Target.id`). */
   readonly fatal: ReadonlyMap<string, AvatarError>;
   readonly interrupted: boolean;
+  /** Rows (per target) admitted but dropped by the interrupt before any line was written. */
+  readonly cutOff: number;
   /** Source images actually read, and their bytes: a nightly run of unchanged rows reads none,
    * and a row going to several targets is read once. */
   readonly imagesRead: number;
@@ -88,7 +103,10 @@ type RowExtras = { -readonly [K in Exclude<keyof RowEvent, 'line'>]?: RowEvent[K
 interface Lane extends RunTarget {
   readonly net: LimitFunction;
   readonly seen: CompactTable;
+  readonly watch: FailureWatch;
   fatal?: AvatarError;
+  /** Set when the watch halted the lane: the hint is added once the rows in flight are done. */
+  verdict?: Verdict;
 }
 
 /** One (row, target) pair in flight. */
@@ -107,7 +125,7 @@ interface Part {
 
 export async function run(config: RunConfig): Promise<RunResult> {
   const cpu = pLimit(config.jobs);
-  const lanes: Lane[] = config.targets.map((t) => ({ ...t, net: pLimit(t.concurrency), seen: new CompactTable() }));
+  const lanes: Lane[] = config.targets.map((t) => ({ ...t, net: pLimit(t.concurrency), seen: new CompactTable(), watch: new FailureWatch(t.halt) }));
   const windowSize = windowFor(config.jobs, lanes.reduce((sum, lane) => sum + lane.concurrency, 0));
   // Identical source bytes in one run are normalised once per settings (a shared placeholder
   // photo); the fingerprint cache lets repeats of the same file skip even the read.
@@ -122,16 +140,31 @@ export async function run(config: RunConfig): Promise<RunResult> {
   const live = (): Lane[] => lanes.filter((lane) => !lane.fatal);
   const stamp = (line: RowLine): RowLine => ({ ...line, ts: new Date().toISOString() });
 
+  let cutOff = 0;
+  const stopped = (): boolean => config.signal.aborted;
   const emit = async (lane: Lane, line: RowLine, extras: RowExtras = {}): Promise<void> => {
     if (!config.dryRun) await lane.ledger.append(line);
-    config.onRow(line);
+    config.onRow(line, extras.previous);
     await config.report?.row({ line, ...extras });
+    const verdict = lane.watch.observe({ status: line.status, ...(line.error ? { code: line.error.code } : {}), cell: line.source, user: line.user });
+    if (verdict) halt(lane, verdict);
+  };
+  /** Most first rows failed one way: stop taking rows for this target (the hint comes at the end). */
+  const halt = (lane: Lane, verdict: Verdict): void => {
+    if (lane.fatal) return;
+    lane.verdict = verdict;
+    lane.fatal = new FatalError('misconfigured', describeVerdict(verdict));
   };
 
-  /** A row error becomes the row's line; a fatal one stops the target and writes nothing. */
-  const settle = async (lane: Lane, base: RowInput, error: unknown, extras?: RowExtras): Promise<void> => {
+  /** A row error becomes the row's line; a fatal one stops the target and writes nothing; work cut
+   * off by an interrupt writes nothing either (the next run does the row). */
+  const settle = async (lane: Lane, base: RowInput, error: unknown, extras: RowExtras = {}): Promise<void> => {
     if (isAvatarError(error) && error.kind === 'fatal') {
       lane.fatal ??= error;
+      return;
+    }
+    if (error instanceof CutOff || (stopped() && !isAvatarError(error))) {
+      if (stopped()) cutOff++;
       return;
     }
     const known = isAvatarError(error);
@@ -139,9 +172,9 @@ export async function run(config: RunConfig): Promise<RunResult> {
     // Masked before it is cut (a secret across the cut), cut because it may quote a huge cell.
     const message = capText(stripUrlSecrets(config.redact(error instanceof Error ? error.message : String(error))), MAX_MESSAGE_CHARS);
     const retryable = !known || error.kind !== 'row' || heals(code);
-    // A row that failed before the ledger was asked about it: the reports still need to know how
-    // it ended last time (a failure carried over is not a new one).
-    if (config.report && extras && !extras.previous && base.user) {
+    // A row that failed before the ledger was asked about it: the summary, the exit code and the
+    // reports still need to know how it ended last time (a failure carried over is not a new one).
+    if (!extras.previous && base.user) {
       const previous = (await lane.ledger.lookup(lane.target.id, base.user)).latest;
       if (previous) extras.previous = previous;
     }
@@ -153,6 +186,18 @@ export async function run(config: RunConfig): Promise<RunResult> {
     const shared: RowExtras = { fields: record.fields };
     const extras = new Map(parts.map((part) => [part, { ...shared } as RowExtras]));
     const extrasOf = (part: Part): RowExtras => ({ ...shared, ...extras.get(part) });
+    // No photo is not a failure (unless --require-photo): HR exports have people without one, and a
+    // nightly job must not fail for them forever. Nothing to look up or read.
+    let cell: string | undefined;
+    try {
+      cell = config.imageOf(record.fields);
+    } catch {
+      cell = undefined; // an --image-template that cannot be filled fails below, as before
+    }
+    if (cell !== undefined && cell.trim() === '' && !config.requirePhoto) {
+      await Promise.all(parts.map((part) => emit(part.lane, stamp({ ...part.base, status: 'skipped', reason: 'no_photo' }), extrasOf(part))));
+      return;
+    }
     let ref: SourceRef;
     let fingerprint: Fingerprint | undefined;
     try {
@@ -221,8 +266,12 @@ export async function run(config: RunConfig): Promise<RunResult> {
         if (decision.action !== 'need' || decision.fact === 'output' || (decision.fact === 'content' && part.account)) return void (part.decision = decision);
         if (decision.fact === 'account') {
           // A target that batches lookups gets every row of the window at once (its pacer still
-          // bounds the requests); the others, one per --concurrency slot.
-          const lookup = () => lane.target.resolve(part.user, held);
+          // bounds the requests); the others, one per --concurrency slot. Not yet asked when an
+          // interrupt or a halt came: dropped (no line).
+          const lookup = () => {
+            if (stopped() || lane.fatal) throw new CutOff();
+            return lane.target.resolve(part.user, held);
+          };
           part.account = await (lane.target.features.batchesLookups ? lookup() : lane.net(lookup));
         }
         // Only a failed row's carry-over check hashes here (rarely): inside a --jobs slot, so only
@@ -274,6 +323,7 @@ export async function run(config: RunConfig): Promise<RunResult> {
         return pending;
       };
       await cpu(async () => {
+        if (stopped()) return void wanting.forEach((part) => outputs.set(part, { error: new CutOff() }));
         for (const part of wanting) {
           // A fatal error while reading (a refused --url-auth credential) is the same for every
           // row and target: rows that were waiting for a slot do not start, so one bad key costs
@@ -323,7 +373,11 @@ export async function run(config: RunConfig): Promise<RunResult> {
           case 'carry-failure':
             return await emit(lane, stamp({ ...base, status: 'failed', reason: 'unchanged_since_failure', error: decision.error }), more);
           case 'protect':
-            return await emit(lane, stamp({ ...base, status: 'skipped', reason: decision.reason }), more);
+            // First contact records what the user has (`found`), so an operator can see what was kept.
+            return await emit(lane, stamp({
+              ...base, status: 'skipped', reason: decision.reason,
+              ...(decision.reason === 'has_own_avatar' && part.account?.current !== undefined ? { found: capText(part.account.current) } : {}),
+            }), more);
           case 'skip':
             // The tool's own write whose line a kill lost: recorded now, as the write it was.
             if (decision.recovered) return await emit(lane, stamp({ ...base, ...carried(part.intent!), remote: part.account!.current!, status: 'ok', reason: 'recovered' }), more);
@@ -340,7 +394,11 @@ export async function run(config: RunConfig): Promise<RunResult> {
             // An upload of these very bytes an interrupted run made and never set is set instead.
             const { intent } = part;
             const reuse = lane.target.features.reusesUploads && intent?.remote !== undefined && intent.outputSha256 === output!.sha256 && !part.facts.intent?.landed ? intent.remote : undefined;
-            const applied = await lane.net(() => lane.target.apply(part.account!, output!, { intend, ...(reuse === undefined ? {} : { reuse }) }));
+            const applied = await lane.net(() => {
+              // Not yet sent: an interrupt or a halt drops it; once sent, it finishes and is recorded.
+              if (stopped() || lane.fatal) throw new CutOff();
+              return lane.target.apply(part.account!, output!, { intend, ...(reuse === undefined ? {} : { reuse }) });
+            });
             return await emit(lane, stamp({
               ...base, ...produced, status: 'ok', remote: applied.remote,
               ...(applied.stamp === undefined ? {} : { stamp: applied.stamp }),
@@ -409,7 +467,10 @@ export async function run(config: RunConfig): Promise<RunResult> {
       };
       parts.push({
         lane, user, base,
-        facts: { force: config.force, retryFailed: config.retryFailed, overwriteUserChanges: lane.overwriteUserChanges, guardsUserChanges: lane.target.features.guardsUserChanges, onlyNew: lane.onlyNew === true },
+        facts: {
+          force: config.force, retryFailed: config.retryFailed, overwriteUserChanges: lane.overwriteUserChanges, replaceExisting: lane.replaceExisting,
+          guardsUserChanges: lane.target.features.guardsUserChanges, onlyNew: lane.onlyNew === true,
+        },
       });
     }
     await Promise.all([...refused, ...(parts.length > 0 ? [processRow(record, parts)] : [])]);
@@ -432,8 +493,36 @@ export async function run(config: RunConfig): Promise<RunResult> {
   } finally {
     await Promise.all(tasks);
   }
+  // A run shorter than the window is judged at its end; a halted lane gets its hint now.
+  for (const lane of lanes) {
+    if (!lane.fatal) {
+      const verdict = stopped() ? undefined : lane.watch.finish();
+      if (verdict) halt(lane, verdict);
+    }
+    if (lane.verdict) lane.fatal = new FatalError('misconfigured', `${describeVerdict(lane.verdict)}; ${await hintFor(lane, lane.verdict, config.source.imagesDir)}`);
+  }
   const fatal = new Map(lanes.flatMap((lane) => (lane.fatal ? [[lane.target.id, lane.fatal] as const] : [])));
-  return { fatal, interrupted: config.signal.aborted && fatal.size < lanes.length, imagesRead, imageBytesRead };
+  return { fatal, interrupted: config.signal.aborted && fatal.size < lanes.length, cutOff, imagesRead, imageBytesRead };
+}
+
+/** Work not yet sent when the run was interrupted or its target halted: no line. */
+class CutOff extends Error {
+  constructor() {
+    super('cut off by an interrupt or a halt');
+    this.name = 'CutOff';
+  }
+}
+
+/** The likeliest cause of a halt, in words an operator can act on. */
+async function hintFor(lane: Lane, verdict: Verdict, imagesDir: string): Promise<string> {
+  if (verdict.code === 'file_not_found') return fileNotFoundHint(imagesDir, verdict.cells);
+  if (verdict.code === 'user_not_found') {
+    const sent = verdict.users[0];
+    const known = sent ? await lane.target.features.knownUser?.(sent).catch(() => undefined) : undefined;
+    if (sent && known) return `users are sent as ${sent}, but ${lane.target.name} knows them as e.g. ${known}: check --user-template and the id column`;
+    return `no user was found${sent ? ` (e.g. ${sent})` : ''}: check --user-template and the id column`;
+  }
+  return `see the first failures below; --halt-on-fail-ratio 0 goes on regardless`;
 }
 
 /**

@@ -30,13 +30,10 @@ export interface RowSink {
   row(event: RowEvent): void | Promise<void>;
 }
 
-/**
- * Whether a failed row failed the same way last time, with the same input (novelty.ts, the rule
- * the exit codes use), as opposed to a failure new in this run.
- */
+/** Whether a failed row failed the same way last time, with the same input: novelty.ts holds the
+ * one rule, which the text summary and the exit code use too. */
 export function carriedOver(event: RowEvent): boolean {
-  if (event.line.status !== 'failed') return false;
-  return event.line.reason === 'unchanged_since_failure' || isCarriedOver(event.previous, event.line);
+  return isCarriedOver(event.previous, event.line);
 }
 
 /** A RowSink that may also want a thumbnail of each source while the row holds its bytes. */

@@ -1,6 +1,6 @@
-// Exit codes cron can act on. A nightly job where Sam's photo has been missing for a month must not
-// page anyone every night, yet a new failure must. A failure is "carried over" when the row failed
-// the same way last time on this target with the same input; anything else is new.
+// The one definition of a "carried-over" failure, used by the text summary, the --json summary and
+// the exit code (src/exit-codes.ts): the row failed the same way last time on this target with the
+// same input. Anything else is new, and new failures are what cron pages on (exit 1).
 
 /** The fields of a ledger row line that say what the row was and how it failed. */
 export interface FailureFacts {
@@ -10,6 +10,9 @@ export interface FailureFacts {
   readonly sourceMtimeMs?: number;
   readonly sourceSha256?: string;
   readonly settings?: string;
+  /** `unchanged_since_failure`: the pipeline found the input the same (by content when the size
+   * or mtime differ) and carried the failure without trying again. */
+  readonly reason?: string;
   readonly error?: { readonly code: string };
 }
 
@@ -20,48 +23,13 @@ export interface FailureFacts {
 export function isCarriedOver(previous: FailureFacts | undefined, now: FailureFacts): boolean {
   if (!previous || previous.status !== 'failed' || now.status !== 'failed') return false;
   if (!previous.error || !now.error || previous.error.code !== now.error.code) return false;
+  // The pipeline already compared the input, by content where the fingerprint differed (a photo
+  // touched but not changed).
+  if (now.reason === 'unchanged_since_failure') return true;
   if ((previous.source ?? '') !== (now.source ?? '') || previous.settings !== now.settings) return false;
   if (previous.sourceSize !== now.sourceSize) return false;
   if (previous.sourceMtimeMs !== undefined && now.sourceMtimeMs !== undefined && Math.abs(previous.sourceMtimeMs - now.sourceMtimeMs) >= 1) return false;
   if ((previous.sourceMtimeMs === undefined) !== (now.sourceMtimeMs === undefined)) return false;
   if (previous.sourceSha256 && now.sourceSha256 && previous.sourceSha256 !== now.sourceSha256) return false;
   return true;
-}
-
-/** The exit codes, in one place: the README's table is checked against this. */
-export const EXIT = {
-  /** Every row ok or skipped. */
-  ok: 0,
-  /** At least one row failed in a way it had not failed before. */
-  newFailures: 1,
-  /** Usage error: nothing was sent. */
-  usage: 2,
-  /** A fatal error (or a misconfigured run) stopped a target; the same command resumes. */
-  fatal: 3,
-  /** Rows failed, but every one failed the same way last time: nothing new to look at. */
-  onlyKnownFailures: 4,
-  /** SIGINT (Ctrl-C). */
-  interrupted: 130,
-  /** SIGTERM. */
-  terminated: 143,
-} as const;
-
-export interface RunOutcome {
-  readonly fatal: boolean;
-  readonly signal?: 'SIGINT' | 'SIGTERM';
-  readonly newFailures: number;
-  readonly carriedFailures: number;
-}
-
-/**
- * One run's exit code, the worst across targets: an interrupt wins (cron must know the run did not
- * finish), then fatal, then new failures, then failures only carried over.
- */
-export function exitCode(outcomes: readonly RunOutcome[]): number {
-  const signal = outcomes.find((o) => o.signal)?.signal;
-  if (signal) return signal === 'SIGTERM' ? EXIT.terminated : EXIT.interrupted;
-  if (outcomes.some((o) => o.fatal)) return EXIT.fatal;
-  if (outcomes.some((o) => o.newFailures > 0)) return EXIT.newFailures;
-  if (outcomes.some((o) => o.carriedFailures > 0)) return EXIT.onlyKnownFailures;
-  return EXIT.ok;
 }

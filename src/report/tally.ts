@@ -1,4 +1,5 @@
 import type { RowLine } from '../ledger/lines.js';
+import { isCarriedOver, type FailureFacts } from './novelty.js';
 
 // Counts kept while rows finish: what progress shows and what the summary reports. Bounded: error
 // codes are a short fixed list, and only the first few failures are kept in full.
@@ -17,6 +18,13 @@ export class Tally {
   skipped = 0;
   failed = 0;
   changedByUser = 0;
+  /** First contact: the user already had an avatar of their own, kept. */
+  hasOwnAvatar = 0;
+  /** An empty image cell. */
+  noPhoto = 0;
+  /** Failures that repeat the user's last one exactly (novelty.ts), and the others. */
+  carriedFailures = 0;
+  newFailures = 0;
   readonly codes = new Map<string, CodeCount>();
   readonly firstFailures: RowLine[] = [];
   readonly started = Date.now();
@@ -25,13 +33,18 @@ export class Tally {
     return this.ok + this.skipped + this.failed;
   }
 
-  add(line: RowLine): void {
+  /** `previous`: the user's latest line on this target before this run, if any. */
+  add(line: RowLine, previous?: FailureFacts): void {
     if (line.status === 'ok') this.ok++;
     else if (line.status === 'skipped') {
       this.skipped++;
       if (line.reason === 'changed_by_user') this.changedByUser++;
+      else if (line.reason === 'has_own_avatar') this.hasOwnAvatar++;
+      else if (line.reason === 'no_photo') this.noPhoto++;
     } else {
       this.failed++;
+      if (isCarriedOver(previous, line)) this.carriedFailures++;
+      else this.newFailures++;
       const code = line.error?.code ?? 'unknown';
       const entry = this.codes.get(code);
       if (entry) {

@@ -34,7 +34,9 @@ export interface Account<State = unknown> {
   readonly id?: string;
   /**
    * What the target holds now, in the same form as `Applied.remote`, so that
-   * `account.current === prior.remote` means "still what the tool left". Undefined: nothing set.
+   * `account.current === prior.remote` means "still what the tool left". Undefined: nothing set,
+   * or the target's default avatar (a Gravatar, a Jdenticon): an avatar the user did not choose.
+   * A user the ledger never saw with `current` set is left alone (`has_own_avatar`).
    */
   readonly current?: string;
   /** What the target carries from resolve to apply (current attributes, the per-user key …):
@@ -115,6 +117,10 @@ export interface TargetFeatures<State = unknown> {
   /** Set again an avatar the user had before, named as `Applied.previous` recorded it (an mxc URI,
    * a picture URL, a kept file). Lifecycle (issue 13): absent where not implemented. */
   restore?(account: Account<State>, previous: string): Promise<Applied>;
+  /** One user id as the target knows users, the closest to `sent` it can cheaply find (from users
+   * it already listed): shown when a run halts on `user_not_found`, so the operator sees
+   * `@jane.doe:example.org` sent against `@jdoe:example.org` known. Absent where not implemented. */
+  knownUser?(sent: string): Promise<string | undefined>;
   /** Clear the avatar so that the target shows its default (a leaver, a rollback to "none").
    * Returns what was there. Lifecycle (issue 13): absent where not implemented. */
   remove?(account: Account<State>): Promise<{ readonly previous?: string }>;
@@ -128,7 +134,9 @@ export interface Target<State = unknown> {
   readonly id: string;
   readonly features: TargetFeatures<State>;
   /** Probe the server and check credentials; throw FatalError when the run cannot go on. Returns
-   * the limits the server announced (size cap, preferred edge). */
+   * the limits the server announced (size cap, preferred edge). `signal` aborts the target's
+   * waits and requests: the run aborts it only when it must stop at once, never on a first
+   * Ctrl-C (requests already sent then finish and are recorded). */
   open(signal: AbortSignal): Promise<TargetLimits>;
   /** Look one user up. `prior` lets a target answer "still what we left?" cheaply. Throws
    * RowError('user_not_found' | 'user_deactivated' | 'invalid_user_id' …). */

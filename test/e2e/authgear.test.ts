@@ -1,6 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { lastRun, readLedger, rowLines, runCli, tempDir } from '../support/cli.js';
+import { lastRun, readLedger, remoteLedger, rowLines, runCli, stateEnv, tempDir } from '../support/cli.js';
 import { writePeople } from '../support/photos.js';
 import { DEFAULT_LOOKUP_BATCH_SIZE } from '../../src/targets/authgear/options.js';
 import { FakeAuthgear } from '../../testkit/servers/authgear.js';
@@ -23,7 +23,8 @@ async function project(emails: string[], options: { keyPem?: string; keyId?: str
   const keyFile = join(dir, 'keys', `${options.keyId ?? fake.keyId}.pem`);
   await writeFile(keyFile, options.keyPem ?? fake.privateKeyPem, { mode: 0o600 });
   const args = [csv, '--target', 'authgear', '--endpoint', fake.url, '--project-id', fake.projectId, '--admin-key-file', keyFile, '--progress', 'off'];
-  return { dir, csv, args, ledger: join(dir, 'people.ledger.jsonl') };
+  // The default ledger, with the run's state folder in the test's folder.
+  return { dir, csv, args, opts: { env: stateEnv(dir) }, ledger: remoteLedger(dir, 'authgear', fake.url) };
 }
 
 const statuses = (lines: { user?: string; status?: string; reason?: string; error?: { code: string } }[]) =>
@@ -64,7 +65,8 @@ describe('avatar-import --target authgear', () => {
     const bo = fake.addUser({ email: 'bo@acme.example', standard: { given_name: 'Bo', address: { locality: 'Oslo', country: 'NO' } } });
     const p = await project(['ana@acme.example', 'bo@acme.example']);
 
-    const first = await runCli([...p.args, '--max-bytes', '20MiB']);
+    // Ana's picture was there before the tool: replaced only because the operator says so.
+    const first = await runCli([...p.args, '--max-bytes', '20MiB', '--replace-existing'], p.opts);
     expect(first.stderr).toContain('--max-bytes capped to 10.0 MiB');
     expect(first.code).toBe(0);
     const lines = rowLines(await readLedger(p.ledger));
@@ -86,7 +88,7 @@ describe('avatar-import --target authgear', () => {
     for (const t of new Set(fake.tokens.map((x) => x.token))) expect(first.stderr + first.stdout).not.toContain(t);
 
     const before = { presign: fake.presigned.length, uploads: fake.images.size, updates: fake.updates.length };
-    const second = await runCli(p.args);
+    const second = await runCli(p.args, p.opts);
     expect(second.code).toBe(0);
     expect(statuses(lastRun(await readLedger(p.ledger)))).toEqual({ 'ana@acme.example': 'skipped', 'bo@acme.example': 'skipped' });
     expect({ presign: fake.presigned.length, uploads: fake.images.size, updates: fake.updates.length }).toEqual(before);
@@ -97,17 +99,17 @@ describe('avatar-import --target authgear', () => {
     const ana = fake.addUser({ email: 'ana@acme.example' });
     fake.addUser({ email: 'bo@acme.example' });
     const p = await project(['ana@acme.example', 'bo@acme.example']);
-    expect((await runCli(p.args)).code).toBe(0);
+    expect((await runCli(p.args, p.opts)).code).toBe(0);
 
     fake.setAttribute(ana, 'picture', 'https://gravatar.example/my-own.jpg');
     const updates = fake.updates.length;
-    const second = await runCli([...p.args, '--force']);
+    const second = await runCli([...p.args, '--force'], p.opts);
     expect(second.code).toBe(0);
     expect(statuses(lastRun(await readLedger(p.ledger)))).toEqual({ 'ana@acme.example': 'skipped:changed_by_user', 'bo@acme.example': 'ok' });
     expect(fake.readAttributes(ana).picture).toBe('https://gravatar.example/my-own.jpg');
     expect(fake.updates.length).toBe(updates + 1); // bo only (--force redid him)
 
-    const third = await runCli([...p.args, '--overwrite-user-changes']);
+    const third = await runCli([...p.args, '--overwrite-user-changes'], p.opts);
     expect(third.code).toBe(0);
     const line = lastRun(await readLedger(p.ledger)).find((l) => l.user === 'ana@acme.example')!;
     expect(line.status).toBe('ok');
@@ -120,7 +122,7 @@ describe('avatar-import --target authgear', () => {
     fake.addUser({ email: 'ana@acme.example' });
     const p = await project(['ana@acme.example'], { keyPem: FakeAuthgear.generateKey().privateKeyPem, keyId: '0123abcd' });
 
-    const result = await runCli(p.args);
+    const result = await runCli(p.args, p.opts);
     expect(result.code).toBe(3);
     expect(result.stderr).toContain('avatar-import: aborted:');
     expect(result.stderr).toContain('HTTP 403 Forbidden');
@@ -142,7 +144,7 @@ describe('avatar-import --target authgear', () => {
     fake.hook = { alter: (attrs) => ({ ...attrs, name: typeof attrs.name === 'string' ? attrs.name.toUpperCase() : attrs.name }) };
     const p = await project(['ana@acme.example', 'bo@acme.example', 'cy@acme.example', 'ghost@acme.example']);
 
-    const result = await runCli(p.args);
+    const result = await runCli(p.args, p.opts);
     expect(result.code).toBe(1);
     const lines = rowLines(await readLedger(p.ledger));
     expect(statuses(lines)).toEqual({

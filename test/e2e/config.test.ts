@@ -1,9 +1,9 @@
 // --config and --print-config through the CLI, and the rule that nothing is sent before every
 // option, the config file, the templates and the credential files have been checked.
-import { mkdir, readdir, stat, writeFile } from 'node:fs/promises';
+import { mkdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FakeSynapse } from '../../testkit/servers/synapse.js';
-import { readLedger, rowLines, runCli, tempDir } from '../support/cli.js';
+import { avatarsIn, dirLedger, readLedger, rowLines, runCli, tempDir } from '../support/cli.js';
 import { writePeople } from '../support/photos.js';
 
 let synapse: FakeSynapse | undefined;
@@ -27,12 +27,12 @@ describe('avatar-import --config FILE', () => {
 
     const first = await runCli(['--config', config], { cwd: elsewhere });
     expect(first.code).toBe(0);
-    expect((await readdir(join(dir, 'avatars'))).sort()).toEqual(['ana.jpg', 'bo.jpg']);
-    expect(rowLines(await readLedger(join(dir, 'people.ledger.jsonl'))).map((l) => l.edge)).toEqual([200, 200]);
+    expect(await avatarsIn(join(dir, 'avatars'))).toEqual(['ana.jpg', 'bo.jpg']);
+    expect(rowLines(await readLedger(dirLedger(join(dir, 'avatars')))).map((l) => l.edge)).toEqual([200, 200]);
 
     const flagged = await runCli(['--config', config, '--size', '128'], { cwd: elsewhere });
     expect(flagged.code).toBe(0);
-    const lines = rowLines(await readLedger(join(dir, 'people.ledger.jsonl')));
+    const lines = rowLines(await readLedger(dirLedger(join(dir, 'avatars'))));
     expect(lines.slice(2).map((l) => [l.status, l.edge])).toEqual([['ok', 128], ['ok', 128]]);
   });
 
@@ -56,7 +56,7 @@ describe('avatar-import --config FILE', () => {
     expect(result.stdout).toMatch(/targets:\n {2}- type: matrix\n {4}homeserver: http:\/\/127\.0\.0\.1:\d+\n {4}token-file: .*matrix\.token\n {4}concurrency: 6/);
     expect(result.stdout + result.stderr).not.toMatch(/syt_/);
     expect(synapse.server.requests).toHaveLength(0);
-    await expect(stat(join(dir, 'people.ledger.jsonl'))).rejects.toThrow();
+    await expect(stat(dirLedger(join(dir, 'avatars')))).rejects.toThrow();
   });
 
   test('an unknown key is exit 2 naming the file, the line and the nearest key; nothing is written', async () => {

@@ -1,7 +1,7 @@
 import { readFile, readdir, stat, utimes, writeFile, rm, mkdir, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { lastRun, readLedger, rowLines, runCli, tempDir } from '../support/cli.js';
+import { avatarsIn, dirLedger, lastRun, readLedger, rowLines, runCli, tempDir } from '../support/cli.js';
 import { photo, writePeople } from '../support/photos.js';
 
 // The whole tool as an admin runs it: CSV in, avatars/ out, one ledger line per row, exit codes.
@@ -19,12 +19,12 @@ describe('avatar-import --target dir', () => {
 
     expect(result.stderr).not.toMatch(/error/i);
     expect(result.code).toBe(0);
-    expect((await readdir(out)).sort()).toEqual(['user0.jpg', 'user1.jpg', 'user2.jpg']);
+    expect(await avatarsIn(out)).toEqual(['user0.jpg', 'user1.jpg', 'user2.jpg']);
     const meta = await sharp(join(out, 'user0.jpg')).metadata();
     expect(meta.format).toBe('jpeg');
     expect(meta.width).toBe(meta.height);
     expect(meta.width).toBe(300); // 400×300 source: a 300 px square, never upscaled to 512
-    const lines = rowLines(await readLedger(join(dir, 'people.ledger.jsonl')));
+    const lines = rowLines(await readLedger(dirLedger(join(dir, 'avatars'))));
     expect(lines.map((l) => l.status)).toEqual(['ok', 'ok', 'ok']);
     for (const line of lines) {
       for (const key of ['ts', 'run', 'row', 'user', 'source', 'sourceSha256', 'outputSha256', 'bytes', 'edge', 'status', 'target']) {
@@ -32,7 +32,9 @@ describe('avatar-import --target dir', () => {
       }
     }
     expect(result.stdout).toMatch(/3 rows .*3 ok, 0 skipped, 0 failed/);
-    expect(result.stdout).toContain('people.ledger.jsonl');
+    // The state travels with the avatars: a hidden folder in the output folder.
+    expect(result.stdout).toContain(`ledger: ${join(out, '.avatar-import', 'ledger.jsonl')}`);
+    expect(await readdir(out)).toContain('.avatar-import');
   });
 
   test('a second run does no work: every row is skipped without reading an image', async () => {
@@ -52,11 +54,11 @@ describe('avatar-import --target dir', () => {
 
     const again = await runCli([csv, '--out', out, '--progress', 'off']);
     expect(again.code).toBe(0);
-    expect(lastRun(await readLedger(join(dir, 'people.ledger.jsonl'))).map((l) => l.status)).toEqual(['skipped', 'skipped', 'skipped']);
+    expect(lastRun(await readLedger(dirLedger(join(dir, 'avatars')))).map((l) => l.status)).toEqual(['skipped', 'skipped', 'skipped']);
     expect((await stat(join(out, 'user1.jpg'))).mtimeMs).toBe(written);
 
     // --checksum compares content, so it does see the change.
-    const cheap = lastRun(await readLedger(join(dir, 'people.ledger.jsonl'))).find((l) => l.user === 'user1');
+    const cheap = lastRun(await readLedger(dirLedger(join(dir, 'avatars')))).find((l) => l.user === 'user1');
     expect(again.stdout).toContain('images read: 0 (0 B)');
 
     // --checksum compares content, so it reads the photo and records its new digest (the
@@ -64,7 +66,7 @@ describe('avatar-import --target dir', () => {
     const checked = await runCli([csv, '--out', out, '--progress', 'off', '--checksum']);
     expect(checked.code).toBe(0);
     expect(checked.stdout).toMatch(/images read: 3 /);
-    const content = lastRun(await readLedger(join(dir, 'people.ledger.jsonl'))).find((l) => l.user === 'user1');
+    const content = lastRun(await readLedger(dirLedger(join(dir, 'avatars')))).find((l) => l.user === 'user1');
     expect(content?.sourceSha256).not.toBe(cheap?.sourceSha256);
   });
 
@@ -77,7 +79,7 @@ describe('avatar-import --target dir', () => {
 
     const result = await runCli([csv, '--out', out, '--progress', 'off']);
     expect(result.code).toBe(0);
-    const statuses = Object.fromEntries(lastRun(await readLedger(join(dir, 'people.ledger.jsonl'))).map((l) => [l.user, l.status]));
+    const statuses = Object.fromEntries(lastRun(await readLedger(dirLedger(join(dir, 'avatars')))).map((l) => [l.user, l.status]));
     expect(statuses).toEqual({ user0: 'skipped', user1: 'skipped', user2: 'ok' });
   });
 
@@ -89,9 +91,9 @@ describe('avatar-import --target dir', () => {
     await rm(join(out, 'user0.jpg'));
 
     await runCli([csv, '--out', out, '--progress', 'off']);
-    const statuses = Object.fromEntries(lastRun(await readLedger(join(dir, 'people.ledger.jsonl'))).map((l) => [l.user, l.status]));
+    const statuses = Object.fromEntries(lastRun(await readLedger(dirLedger(join(dir, 'avatars')))).map((l) => [l.user, l.status]));
     expect(statuses).toEqual({ user0: 'ok', user1: 'skipped' });
-    expect((await readdir(out)).sort()).toEqual(['user0.jpg', 'user1.jpg']);
+    expect(await avatarsIn(out)).toEqual(['user0.jpg', 'user1.jpg']);
   });
 
   test('bad rows fail alone with stable codes, the others go through, exit 1', async () => {
@@ -123,9 +125,9 @@ describe('avatar-import --target dir', () => {
     const result = await runCli([join(dir, 'people.csv'), '--out', join(dir, 'avatars'), '--images-dir', join(dir, 'photos'), '--progress', 'off']);
 
     expect(result.code).toBe(1);
-    const lines = rowLines(await readLedger(join(dir, 'people.ledger.jsonl')));
+    const lines = rowLines(await readLedger(dirLedger(join(dir, 'avatars'))));
     expect(lines).toHaveLength(10);
-    const byRow = Object.fromEntries(lines.map((l) => [l.row, l.status === 'failed' ? l.error?.code : l.status]));
+    const byRow = Object.fromEntries(lines.map((l) => [l.row, l.status === 'failed' ? l.error?.code : l.reason ? `${l.status}:${l.reason}` : l.status]));
     expect(byRow).toEqual({
       1: 'ok',
       2: 'file_not_found',
@@ -133,14 +135,14 @@ describe('avatar-import --target dir', () => {
       4: 'image_too_small',
       5: 'unsupported_image',
       6: 'path_outside_images_dir',
-      7: 'missing_value',
+      7: 'skipped:no_photo', // no photo is not a failure (--require-photo makes it one)
       8: 'missing_value',
       9: 'duplicate_user',
       10: 'url_not_allowed',
     });
     expect(lines.find((l) => l.row === 5)?.error?.message).toMatch(/--allow-svg/);
     expect(lines.find((l) => l.row === 9)?.error?.message).toMatch(/row 1/);
-    expect(result.stdout).toMatch(/1 ok, 0 skipped, 9 failed/);
+    expect(result.stdout).toMatch(/1 ok, 1 skipped \(1 with no photo\), 8 failed \(8 new, 0 as last time\)/);
     expect(result.stdout).toMatch(/unsupported_image\s+2\s+e\.g\. row 3/);
   });
 
@@ -153,7 +155,7 @@ describe('avatar-import --target dir', () => {
 
     const result = await runCli([join(dir, 'people.csv'), '--out', join(dir, 'avatars'), '--images-dir', join(dir, 'photos'), '--progress', 'off']);
     expect(result.code).toBe(1);
-    expect(rowLines(await readLedger(join(dir, 'people.ledger.jsonl')))[0]?.error?.code).toBe('path_outside_images_dir');
+    expect(rowLines(await readLedger(dirLedger(join(dir, 'avatars'))))[0]?.error?.code).toBe('path_outside_images_dir');
   });
 
   test('failed rows that can heal are tried again; the others only when their input changes or with --retry-failed', async () => {
@@ -166,14 +168,15 @@ describe('avatar-import --target dir', () => {
 
     await writeFile(join(dir, 'photos/late.jpg'), await photo(7)); // the missing photo arrives
     const second = await runCli(args);
-    expect(second.code).toBe(1);
-    let run = Object.fromEntries(lastRun(await readLedger(join(dir, 'people.ledger.jsonl'))).map((l) => [l.user, l]));
+    // The one failure left failed the same way last time: exit 4, not 1 (nothing new to page on).
+    expect(second.code).toBe(4);
+    let run = Object.fromEntries(lastRun(await readLedger(dirLedger(join(dir, 'avatars')))).map((l) => [l.user, l]));
     expect(run['late']?.status).toBe('ok');
     expect(run['broken']?.status).toBe('failed');
     expect(run['broken']?.reason).toBe('unchanged_since_failure');
 
     await runCli([...args, '--retry-failed']);
-    run = Object.fromEntries(lastRun(await readLedger(join(dir, 'people.ledger.jsonl'))).map((l) => [l.user, l]));
+    run = Object.fromEntries(lastRun(await readLedger(dirLedger(join(dir, 'avatars')))).map((l) => [l.user, l]));
     expect(run['late']?.status).toBe('skipped');
     expect(run['broken']?.error?.code).toBe('unsupported_image');
     expect(run['broken']?.reason).toBeUndefined();
@@ -192,7 +195,7 @@ describe('avatar-import --target dir', () => {
     expect(result.code).toBe(1);
     expect(result.stdout).toMatch(/row 1 user0: would write \(300px/);
     expect(result.stdout).toMatch(/row 3 nobody: would fail: file_not_found/);
-    await expect(stat(join(dir, 'people.ledger.jsonl'))).rejects.toThrow();
+    await expect(stat(dirLedger(join(dir, 'avatars')))).rejects.toThrow();
     expect(await readdir(out).catch(() => [])).toEqual([]);
   });
 
@@ -207,7 +210,7 @@ describe('avatar-import --target dir', () => {
     const result = await runCli([join(dir, 'people.csv'), '--out', out, '--progress', 'off']);
 
     expect(result.code).toBe(1);
-    const files = await readdir(out);
+    const files = await avatarsIn(out);
     expect(files).toHaveLength(ids.length - 1);
     expect(new Set(files.map((f) => f.toLowerCase())).size).toBe(ids.length - 1); // case-insensitive file systems too
     for (const file of files) expect(file).toMatch(/^[^/\\]+\.jpg$/);
@@ -239,7 +242,7 @@ describe('avatar-import --target dir', () => {
     const result = await runCli([join(dir, 'people.csv'), '--out', join(dir, 'avatars'), '--progress', 'off']);
 
     expect(result.code).toBe(0);
-    expect((await readdir(join(dir, 'avatars'))).sort()).toEqual(['ana.jpg', 'ben.jpg']);
+    expect(await avatarsIn(join(dir, 'avatars'))).toEqual(['ana.jpg', 'ben.jpg']);
   });
 });
 
@@ -250,7 +253,7 @@ describe('exit codes and usage errors', () => {
     const result = await runCli([join(dir, 'people.csv'), '--out', join(dir, 'avatars'), '--progress', 'off']);
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/name, photo|"name".*"photo"|name.*photo/);
-    await expect(stat(join(dir, 'people.ledger.jsonl'))).rejects.toThrow();
+    await expect(stat(dirLedger(join(dir, 'avatars')))).rejects.toThrow();
   });
 
   test.each([
@@ -307,10 +310,10 @@ describe('huge cells', () => {
 
     expect(run.code).toBe(1);
     expect(dry.code).toBe(1);
-    const ledgerText = await readFile(join(dir, 'people.ledger.jsonl'), 'utf8');
+    const ledgerText = await readFile(dirLedger(join(dir, 'avatars')), 'utf8');
     expect(ledgerText.length).toBeLessThan(16 * 1024);
     for (const output of [run, dry]) expect(output.stdout.length + output.stderr.length).toBeLessThan(16 * 1024);
-    const lines = rowLines(await readLedger(join(dir, 'people.ledger.jsonl')));
+    const lines = rowLines(await readLedger(dirLedger(join(dir, 'avatars'))));
     expect(lines).toHaveLength(2);
     // The start of the cell as written, and a digest of all of it, so two long cells stay apart.
     expect(String(lines[0]!.source).startsWith(hugePath.slice(0, 1000))).toBe(true);

@@ -35,6 +35,9 @@ async function setUp() {
   const config = join(dir, 'nightly.yaml');
   await writeFile(config, [
     'csv: people.csv',
+    // One ledger for all three targets (each would have its own by default): lines are keyed by
+    // target and user, so they share it without colliding.
+    'ledger: people.ledger.jsonl',
     'progress: "off"',
     'targets:',
     '  - type: dir',

@@ -1,7 +1,7 @@
-import { appendFile, readdir, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readdir, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
-import { collect, lastRun, readLedger, rowLines, runCli, startCli, tempDir } from '../support/cli.js';
+import { dirname, join } from 'node:path';
+import { avatarsIn, collect, dirLedger, lastRun, readLedger, rowLines, runCli, startCli, tempDir } from '../support/cli.js';
 import { writePeople } from '../support/photos.js';
 
 // One-off migrations must survive crashes: a run killed with SIGKILL loses at most the rows in
@@ -26,7 +26,7 @@ describe('resume', () => {
     const killed = await collect(child);
     expect(killed.signal).toBe('SIGKILL');
 
-    const ledgerPath = join(dir, 'people.ledger.jsonl');
+    const ledgerPath = dirLedger(join(dir, 'avatars'));
     const before = rowLines(await readLedger(ledgerPath));
     expect(before.length).toBeGreaterThanOrEqual(5);
     expect(before.length).toBeLessThan(40);
@@ -50,13 +50,15 @@ describe('resume', () => {
   test('a second run on the same ledger is refused while the first holds it', async () => {
     const dir = await tempDir();
     const csv = await writePeople(dir, people(1));
+    const out = join(dir, 'avatars');
     // This test process is alive: its pid in the lock is a live holder.
-    await writeFile(join(dir, 'people.ledger.jsonl.lock'), JSON.stringify({ pid: process.pid, host: hostname(), started: new Date().toISOString() }));
+    await mkdir(dirname(dirLedger(out)), { recursive: true });
+    await writeFile(`${dirLedger(out)}.lock`, JSON.stringify({ pid: process.pid, host: hostname(), started: new Date().toISOString() }));
 
-    const result = await runCli([csv, '--out', join(dir, 'avatars'), '--progress', 'off']);
+    const result = await runCli([csv, '--out', out, '--progress', 'off']);
 
     expect(result.code).toBe(2);
     expect(result.stderr).toContain(String(process.pid));
-    expect(await readdir(dir)).not.toContain('avatars');
+    expect(await avatarsIn(out)).toEqual([]);
   });
 });

@@ -2,7 +2,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { readLedger, rowLines, runCli, tempDir } from '../support/cli.js';
+import { dirLedger, readLedger, rowLines, runCli, tempDir } from '../support/cli.js';
 import { photo } from '../support/photos.js';
 
 describe('image URLs', () => {
@@ -25,11 +25,11 @@ describe('image URLs', () => {
       const result = await runCli([join(dir, 'people.csv'), '--out', join(dir, 'avatars'), '--allow-host', '127.0.0.1', '--progress', 'off']);
 
       expect(result.code).toBe(1);
-      const lines = rowLines(await readLedger(join(dir, 'people.ledger.jsonl')));
+      const lines = rowLines(await readLedger(dirLedger(join(dir, 'avatars'))));
       expect(lines.find((l) => l.user === 'ana')?.status).toBe('ok');
       expect(lines.find((l) => l.user === 'ben')?.error?.code).toBe('url_not_allowed');
       expect(requests).toEqual(['/photos/ana.jpg?signature=TOPSECRET']); // ben's host was never contacted
-      const ledgerText = await readFile(join(dir, 'people.ledger.jsonl'), 'utf8');
+      const ledgerText = await readFile(dirLedger(join(dir, 'avatars')), 'utf8');
       expect(ledgerText).not.toContain('s3cret');
       expect(ledgerText).not.toContain('TOPSECRET');
       expect(result.stdout + result.stderr).not.toContain('TOPSECRET');
@@ -56,13 +56,13 @@ describe('URL rows that fail before the URL is even parsed', () => {
     const result = await runCli([join(dir, 'people.csv'), '--out', join(dir, 'avatars'), '--allow-host', '127.0.0.1', '--progress', 'off', '--verbose', ...extra]);
 
     expect(result.code).toBe(1);
-    const ledgerText = await readFile(join(dir, 'people.ledger.jsonl'), 'utf8').catch(() => '');
+    const ledgerText = await readFile(dirLedger(join(dir, 'avatars')), 'utf8').catch(() => '');
     for (const text of [ledgerText, result.stdout, result.stderr]) {
       expect(text).not.toContain('S3cretPw');
       expect(text).not.toContain('TOPSIGNATURE');
     }
     if (extra.length === 0) {
-      const lines = rowLines(await readLedger(join(dir, 'people.ledger.jsonl')));
+      const lines = rowLines(await readLedger(dirLedger(join(dir, 'avatars'))));
       expect(lines.map((l) => l.error?.code)).toEqual(['url_not_allowed', 'url_not_allowed', 'url_not_allowed', 'url_not_allowed']);
       // Still says which file was asked for, minus the secrets.
       expect(lines[0]!.source).toBe('http://files.example.com/ana.jpg?…');

@@ -1,7 +1,7 @@
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FakeZulip, type ZulipOptions } from '../../testkit/servers/zulip.js';
-import { lastRun, readLedger, rowLines, runCli, tempDir, type LedgerRow } from '../support/cli.js';
+import { lastRun, readLedger, remoteLedger, rowLines, runCli, stateEnv, tempDir, type LedgerRow } from '../support/cli.js';
 import { photo } from '../support/photos.js';
 
 // --target zulip through the CLI, against a fake Zulip that follows the contract: what an admin
@@ -46,9 +46,12 @@ async function keysCsv(dir: string, rows: [string, string][]): Promise<string> {
   return path;
 }
 
+/** The organisation's default ledger, with the run's state folder in the test's folder. */
+const ledgerOf = (dir: string): string => remoteLedger(dir, 'zulip', zulip.url);
+
 function cli(dir: string, csv: string, extra: string[], env: Record<string, string> = {}) {
   return runCli([csv, '--target', 'zulip', '--progress', 'off', ...extra], {
-    env: { ZULIP_EMAIL: '', ZULIP_API_KEY: '', ZULIP_SITE: '', XDG_CONFIG_HOME: join(dir, 'config'), ...env },
+    env: { ZULIP_EMAIL: '', ZULIP_API_KEY: '', ZULIP_SITE: '', XDG_CONFIG_HOME: join(dir, 'config'), ...stateEnv(dir), ...env },
   });
 }
 
@@ -71,7 +74,7 @@ describe('avatar-import --target zulip', () => {
     const result = await cli(dir, csv, ['--admin-zuliprc', await adminRc(dir), '--credentials', keys]);
 
     expect(result.code).toBe(1);
-    const rows = byUser(rowLines(await readLedger(join(dir, 'people.ledger.jsonl'))));
+    const rows = byUser(rowLines(await readLedger(ledgerOf(dir))));
     const ana = zulip.byEmail('ana@corp.example')!;
     expect(rows['Ana@Corp.Example']).toMatchObject({ status: 'ok', remote: String(ana.avatarVersion), edge: 500 });
     expect(rows['Ana@Corp.Example']?.previous).toMatch(/^https:\/\/secure\.gravatar\.com\/avatar\//);
@@ -99,7 +102,7 @@ describe('avatar-import --target zulip', () => {
     const result = await cli(dir, csv, ['--site', zulip.url, '--credentials', rcs], { ZULIP_EMAIL: zulip.admin.email, ZULIP_API_KEY: zulip.admin.apiKey });
 
     expect(result.code).toBe(0);
-    expect(rowLines(await readLedger(join(dir, 'people.ledger.jsonl'))).map((l) => l.status)).toEqual(['ok', 'ok']);
+    expect(rowLines(await readLedger(ledgerOf(dir))).map((l) => l.status)).toEqual(['ok', 'ok']);
     expect(zulip.uploads).toHaveLength(2);
   });
 
@@ -109,7 +112,7 @@ describe('avatar-import --target zulip', () => {
     const secret = join(dir, 'jwt.secret');
     await writeFile(secret, JWT_SECRET + '\n', { mode: 0o600 });
     const args = ['--admin-zuliprc', await adminRc(dir), '--jwt-key-file', secret];
-    const ledger = join(dir, 'people.ledger.jsonl');
+    const ledger = ledgerOf(dir);
 
     const first = await cli(dir, csv, args);
     expect(first.code).toBe(0);
@@ -153,7 +156,7 @@ describe('avatar-import --target zulip', () => {
     expect(refused.stderr + refused.stdout).toMatch(/refused the administrator's API key/);
     expect(zulip.server.count('avatar_upload')).toBe(0);
     expect(zulip.server.count('register')).toBe(0);
-    expect(rowLines(await readLedger(join(dir, 'people.ledger.jsonl')))).toHaveLength(0);
+    expect(rowLines(await readLedger(ledgerOf(dir)))).toHaveLength(0);
 
     const resumed = await cli(dir, csv, ['--admin-zuliprc', await adminRc(dir), '--credentials', keys]);
     expect(resumed.code).toBe(0);
@@ -169,7 +172,7 @@ describe('avatar-import --target zulip', () => {
 
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/lets only administrators change avatars/);
-    const rows = byUser(rowLines(await readLedger(join(dir, 'people.ledger.jsonl'))));
+    const rows = byUser(rowLines(await readLedger(ledgerOf(dir))));
     expect(rows['ana@corp.example']?.error?.code).toBe('avatar_changes_disabled');
     expect(rows[zulip.admin.email]?.status).toBe('ok');
     expect(zulip.uploads.map((u) => u.userId)).toEqual([zulip.admin.userId]);
@@ -188,7 +191,7 @@ describe('avatar-import --target zulip', () => {
     const result = await cli(dir, csv, args);
 
     expect(result.code).toBe(1);
-    const rows = byUser(lastRun(await readLedger(join(dir, 'people.ledger.jsonl'))));
+    const rows = byUser(lastRun(await readLedger(ledgerOf(dir))));
     expect(rows['ana@corp.example']).toMatchObject({ status: 'skipped' });
     expect(rows['bo@corp.example']?.error?.code).toBe('avatar_changes_disabled');
     expect(zulip.uploads).toHaveLength(2);
@@ -203,7 +206,7 @@ describe('avatar-import --target zulip', () => {
 
     expect(result.code).toBe(0);
     expect(result.stderr).toMatch(/--max-bytes capped to/);
-    const lines = await readLedger(join(dir, 'people.ledger.jsonl'));
+    const lines = await readLedger(ledgerOf(dir));
     const run = lines.find((l) => l.type === 'run') as unknown as { options: { normalise: { maxBytes: number; size: number } } };
     expect(run.options.normalise).toMatchObject({ maxBytes: 512 * 1024, size: 500 });
     expect(rowLines(lines)[0]).toMatchObject({ status: 'ok', edge: 500 });
@@ -245,7 +248,7 @@ describe('avatar-import --target zulip', () => {
     const keys = await keysCsv(dir, [['ana@corp.example', zulip.keyOf('ana@corp.example')]]);
     const result = await cli(dir, csv, ['--admin-zuliprc', await adminRc(dir), '--credentials', keys]);
     expect(result.code).toBe(1);
-    const rows = rowLines(await readLedger(join(dir, 'people.ledger.jsonl'))).sort((a, b) => (a.row ?? 0) - (b.row ?? 0));
+    const rows = rowLines(await readLedger(ledgerOf(dir))).sort((a, b) => (a.row ?? 0) - (b.row ?? 0));
     expect(rows.map((l) => l.error?.code ?? l.status)).toEqual(['ok', 'duplicate_user']);
     expect(zulip.uploads).toHaveLength(1);
   });
@@ -260,7 +263,7 @@ describe('avatar-import --target zulip', () => {
     const result = await cli(dir, csv, ['--site', zulip.url, '--jwt-key-file', secret, '--key-cache', cache, '--verbose'], { ZULIP_EMAIL: zulip.admin.email, ZULIP_API_KEY: zulip.admin.apiKey });
 
     expect(result.code).toBe(1);
-    const everything = result.stdout + result.stderr + (await readFile(join(dir, 'people.ledger.jsonl'), 'utf8')) + (await readFile(cache, 'utf8'));
+    const everything = result.stdout + result.stderr + (await readFile(ledgerOf(dir), 'utf8')) + (await readFile(cache, 'utf8'));
     for (const s of [JWT_SECRET, zulip.admin.apiKey, zulip.keyOf('ana@corp.example')]) expect(everything).not.toContain(s);
     for (const r of zulip.server.requests) expect(r.search).not.toMatch(/key|token/i);
   });

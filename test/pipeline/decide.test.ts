@@ -4,7 +4,7 @@
 import { decide } from '../../src/pipeline/decide.js';
 import type { Decision, RowFacts } from '../../src/pipeline/decide.js';
 
-const flags = { force: false, retryFailed: false, overwriteUserChanges: false, guardsUserChanges: true };
+const flags = { force: false, retryFailed: false, overwriteUserChanges: false, replaceExisting: false, guardsUserChanges: true };
 const corrupt = { code: 'unsupported_image', message: 'not an image' };
 const gone = { code: 'file_not_found', message: 'no such file' };
 const failedCorrupt = { latest: { status: 'failed' as const, error: corrupt, heals: false } };
@@ -18,7 +18,15 @@ const cases: [string, Partial<RowFacts>, Decision][] = [
   // Never seen before.
   ['new user: look the user up first', {}, { action: 'need', fact: 'account' }],
   ['new user with nothing set: write', { ...none }, { action: 'write' }],
-  ['new user with an avatar of their own: write (first contact is issue 10)', { account: { current: 'mxc://theirs' } }, { action: 'write' }],
+
+  // First contact: never set by the tool here, but the user already has an avatar of their own.
+  ['new user with an avatar of their own: protect', { account: { current: 'mxc://theirs' } }, { action: 'protect', reason: 'has_own_avatar' }],
+  ['new user with an avatar of their own, --replace-existing: write', { account: { current: 'mxc://theirs' }, replaceExisting: true }, { action: 'write' }],
+  ['new user with an avatar of their own, --force alone: still protected', { account: { current: 'mxc://theirs' }, force: true }, { action: 'protect', reason: 'has_own_avatar' }],
+  ['new user with an avatar of their own, --overwrite-user-changes alone: still protected', { account: { current: 'mxc://theirs' }, overwriteUserChanges: true }, { action: 'protect', reason: 'has_own_avatar' }],
+  ['a file the ledger does not know (dir, which guards no later change): protect', { account: { current: 'sha-of-their-file' }, guardsUserChanges: false }, { action: 'protect', reason: 'has_own_avatar' }],
+  ['kept last time, the user has since removed it: write', { latest: { status: 'skipped', heals: true }, ...none }, { action: 'write' }],
+  ['failed (corrupt) last time, source changed, an avatar of their own: protect', { ...failedCorrupt, latestSource: 'different', account: { current: 'mxc://theirs' } }, { action: 'protect', reason: 'has_own_avatar' }],
 
   // Failed last time for a reason that does not heal.
   ['failed (corrupt), source the same: carry the failure without asking the target', { ...failedCorrupt, latestSource: 'same' }, { action: 'carry-failure', error: corrupt }],

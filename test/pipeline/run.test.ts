@@ -85,7 +85,7 @@ async function setup(photos: Record<string, number>) {
 
 /** The run's one destination, as execute() describes it. */
 function lane(target: Target, ledger: Ledger, extra: Partial<RunTarget> = {}): RunTarget {
-  return { target, ledger, userOf: (f) => f['id'] ?? '', normalise, settings: settingsKey(normalise), concurrency: 2, overwriteUserChanges: false, ...extra };
+  return { target, ledger, userOf: (f) => f['id'] ?? '', normalise, settings: settingsKey(normalise), concurrency: 2, overwriteUserChanges: false, replaceExisting: false, halt: { ratio: 0, window: 50, minimum: 10 }, ...extra };
 }
 
 async function runOnce(dir: string, target: Target, rows: [string, string][], extra: Partial<RunTarget> = {}) {
@@ -96,7 +96,7 @@ async function runOnce(dir: string, target: Target, rows: [string, string][], ex
       runId: 'test', csv: csvOf(rows), imageOf: (f) => f['image'] ?? '',
       source: { imagesDir: join(dir, 'img'), allowHosts: [], timeoutMs: 1000, maxSourceBytes: 1 << 24 },
       targets: [lane(target, ledger, extra)],
-      dryRun: false, force: false, retryFailed: false, checksum: false,
+      dryRun: false, force: false, retryFailed: false, checksum: false, requirePhoto: false,
       jobs: 2, signal: new AbortController().signal, redact: (t) => t,
       onRow: (line) => lines.push(line),
     });
@@ -187,7 +187,7 @@ describe('pipeline', () => {
       csv: csvOf(rows, (row) => (worst = Math.max(worst, row - 1 - finished))),
       source: { imagesDir: join(dir, 'img'), allowHosts: [], timeoutMs: 1000, maxSourceBytes: 1 << 24 },
       targets: [lane(target, ledger, { concurrency: 3 })],
-      dryRun: false, force: false, retryFailed: false, checksum: false,
+      dryRun: false, force: false, retryFailed: false, checksum: false, requirePhoto: false,
       jobs: 2, signal: new AbortController().signal, redact: (t) => t,
       onRow: () => finished++,
     });

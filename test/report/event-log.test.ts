@@ -67,9 +67,10 @@ describe('--json summary', () => {
     counts.row({ line: line(1, 'dir:/a', 'ok'), bytesRead: 1000 });
     counts.row({ line: line(2, 'dir:/a', 'skipped', { reason: 'changed_by_user' }) });
     counts.row({ line: line(3, 'dir:/a', 'failed', { error: { code: 'file_not_found', message: '' } }) });
-    counts.row({ line: line(4, 'dir:/a', 'failed', { reason: 'unchanged_since_failure', error: { code: 'unsupported_image', message: '' } }) });
-    counts.row({ line: line(5, 'matrix:hs', 'failed', { error: { code: 'file_not_found', message: '' } }), previous: line(5, 'matrix:hs', 'failed', { error: { code: 'file_not_found', message: 'earlier' } }) });
-    // Failed before, but another way: new.
+    // Carried over: the user's line before this run failed the same way on the same input.
+    counts.row({ line: line(4, 'dir:/a', 'failed', { reason: 'unchanged_since_failure', error: { code: 'unsupported_image', message: '' } }), previous: line(4, 'dir:/a', 'failed', { error: { code: 'unsupported_image', message: '' } }) });
+    counts.row({ line: line(5, 'matrix:hs', 'failed', { error: { code: 'file_not_found', message: '' } }), previous: line(5, 'matrix:hs', 'failed', { error: { code: 'file_not_found', message: '' } }) });
+    // New: it failed before, but with another code.
     counts.row({ line: line(7, 'matrix:hs', 'failed', { error: { code: 'user_not_found', message: '' } }), previous: line(7, 'matrix:hs', 'failed', { error: { code: 'file_not_found', message: '' } }) });
     counts.row({ line: line(6, 'matrix:hs', 'ok') });
 

@@ -1,4 +1,5 @@
-import { EXIT, exitCode, isCarriedOver } from '../../src/report/novelty.js';
+import { EXIT, exitCode } from '../../src/exit-codes.js';
+import { isCarriedOver } from '../../src/report/novelty.js';
 
 const failed = (code: string, extra: Record<string, unknown> = {}) => ({
   status: 'failed', source: '/hr/photos/sam.jpg', settings: 's1', sourceSize: 100, sourceMtimeMs: 1000.5, error: { code }, ...extra,
@@ -13,6 +14,7 @@ describe('a failure is carried over only when it repeats exactly', () => {
     ['a different source', failed('image_too_small'), failed('image_too_small', { source: '/hr/photos/sam2.jpg' }), false],
     ['the photo was replaced (size)', failed('image_too_small'), failed('image_too_small', { sourceSize: 101 }), false],
     ['the photo was touched (mtime)', failed('image_too_small'), failed('image_too_small', { sourceMtimeMs: 2000 }), false],
+    ['touched, same content: carried over by the pipeline', failed('image_too_small'), failed('image_too_small', { sourceMtimeMs: 2000, reason: 'unchanged_since_failure' }), true],
     ['mtime within the 1 ms window', failed('image_too_small'), failed('image_too_small', { sourceMtimeMs: 1000.9 }), true],
     ['the file appeared', failed('file_not_found', { sourceSize: undefined, sourceMtimeMs: undefined }), failed('image_too_small'), false],
     ['other settings', failed('image_too_small'), failed('image_too_small', { settings: 's2' }), false],

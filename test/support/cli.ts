@@ -1,8 +1,11 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { mkdtempSync } from 'node:fs';
+import { readFile, readdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { defaultLedgerPath } from '../../src/ledger/location.js';
 
 // The CLI as users run it: the built bin in a child process (npm test builds first).
 
@@ -15,10 +18,39 @@ export interface CliResult {
   stderr: string;
 }
 
+let sharedState: string | undefined;
+
+/** A remote target's default ledger lives in $XDG_STATE_HOME: a test never writes to the real
+ * one. Tests that read that ledger give each run's folder its own (`stateEnv`). */
+function defaultStateHome(): string {
+  return (sharedState ??= mkdtempSync(join(tmpdir(), 'avatar-import-state-')));
+}
+
+/** The environment that puts a run's state folder inside a test's own folder. */
+export function stateEnv(dir: string): { XDG_STATE_HOME: string } {
+  return { XDG_STATE_HOME: join(dir, 'state') };
+}
+
+/** Where a remote target's default ledger is for runs given `stateEnv(dir)`. */
+export function remoteLedger(dir: string, name: string, url: string): string {
+  return defaultLedgerPath({ name, id: `${name}:${url}` }, stateEnv(dir));
+}
+
+/** Where a `dir` target's default ledger is: inside the output folder. */
+export function dirLedger(out: string): string {
+  return join(out, '.avatar-import', 'ledger.jsonl');
+}
+
+/** The avatars in a `dir` output folder, sorted: its hidden state folder (`.avatar-import/`, the
+ * ledger) is not an avatar. */
+export async function avatarsIn(out: string): Promise<string[]> {
+  return (await readdir(out)).filter((name) => !name.startsWith('.')).sort();
+}
+
 export function startCli(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): ChildProcess {
   return spawn(process.execPath, [BIN, ...args], {
     cwd: options.cwd ?? process.cwd(),
-    env: { ...process.env, NODE_OPTIONS: '', ...options.env },
+    env: { ...process.env, NODE_OPTIONS: '', XDG_STATE_HOME: defaultStateHome(), ...options.env },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
 }

@@ -53,6 +53,10 @@ export interface ZulipOptions {
    * the tool's own check keeps one user's key off another's avatar.
    */
   readonly ignoreEmailInBasicAuth?: boolean;
+  /** The organisation's default avatar (realm.default_avatar_source): reported by register as
+   * realm_default_avatar_source from feature level 456 (Zulip 12.0), as the server does. 'G' when
+   * not given, which is every organisation before 12.0. */
+  readonly defaultAvatarSource?: 'G' | 'J';
   readonly now?: () => number;
 }
 
@@ -83,6 +87,7 @@ export class FakeZulip {
       ipRateLimit: { requests: 100, windowMs: 60_000 },
       host: 'chat.example.com',
       ignoreEmailInBasicAuth: false,
+      defaultAvatarSource: 'G',
       now: Date.now,
       ...options,
     };
@@ -139,7 +144,7 @@ export class FakeZulip {
       isBot: init.isBot ?? false,
       isActive: init.isActive ?? true,
       avatarVersion: init.avatarVersion ?? 1,
-      avatarSource: init.avatarSource ?? 'G',
+      avatarSource: init.avatarSource ?? this.#opts.defaultAvatarSource,
       apiKey: newKey(),
       emailVisibility: init.emailVisibility ?? 'admins',
     };
@@ -267,6 +272,7 @@ export class FakeZulip {
         server_avatar_changes_disabled: this.#opts.serverAvatarChangesDisabled,
         realm_avatar_changes_disabled: this.#opts.realmAvatarChangesDisabled,
         realm_name: 'Corp',
+        ...(this.#opts.featureLevel >= 456 ? { realm_default_avatar_source: this.#opts.defaultAvatarSource } : {}),
         realm_email_changes_disabled: false,
         realm_name_changes_disabled: false,
       });

@@ -18,6 +18,22 @@ export class Directory {
     return bulk?.get(id) ?? this.api.account(id);
   }
 
+  /** A listed, active user id as close as can be to `sent` (longest common prefix of the local
+   * part, case-insensitive); undefined when the list was not read. */
+  nearest(sent: string, except: string): string | undefined {
+    const local = (id: string): string => id.slice(1, id.includes(':') ? id.indexOf(':') : undefined).toLowerCase();
+    const want = local(sent);
+    let best: { id: string; shared: number } | undefined;
+    for (const account of this.#accounts?.values() ?? []) {
+      if (account.deactivated || account.erased || account.name === except || account.name === sent) continue;
+      const other = local(account.name);
+      let shared = 0;
+      while (shared < want.length && shared < other.length && want[shared] === other[shared]) shared++;
+      if (!best || shared > best.shared) best = { id: account.name, shared };
+    }
+    return best?.id;
+  }
+
   /** Keep the cache true to what the tool just set. */
   remember(id: string, avatarUrl: string | undefined): void {
     const known = this.#accounts?.get(id);

@@ -29,6 +29,8 @@ interface Session {
   readonly directory: Directory;
   /** The homeserver's server_name (from whoami): only its users can be changed. */
   readonly serverName: string;
+  /** Whose token this is (from whoami): never offered as an example user. */
+  readonly admin: string;
 }
 
 export class MatrixTarget implements Target<undefined> {
@@ -43,6 +45,7 @@ export class MatrixTarget implements Target<undefined> {
       await this.#put(account, '');
       return account.current ? { previous: account.current } : {};
     },
+    knownUser: async (sent) => this.#session?.directory.nearest(sent, this.#session.admin),
   };
   /** Synapse's version, known after open(). */
   serverVersion?: string;
@@ -77,7 +80,7 @@ export class MatrixTarget implements Target<undefined> {
       throw error;
     });
     const maxBytes = await startup(api.uploadSizeLimit(), `${config.homeserver}: cannot read the media config`);
-    this.#session = { api, pacer, directory: new Directory(api, deps.pageSize), serverName: me.slice(me.indexOf(':') + 1) };
+    this.#session = { api, pacer, directory: new Directory(api, deps.pageSize), serverName: me.slice(me.indexOf(':') + 1), admin: me };
     return maxBytes === undefined ? {} : { maxBytes };
   }
 

@@ -33,6 +33,9 @@ export interface ServerSettings {
 export interface RealmSettings {
   readonly maxAvatarFileSizeMib?: number;
   readonly avatarChangesDisabled: boolean;
+  /** realm_default_avatar_source (FL 456, Zulip 12.0): `J` (Jdenticon, served from /user_avatars/
+   * like an upload) or `G` (Gravatar). Absent on older servers, whose default is Gravatar. */
+  readonly defaultAvatarSource?: string;
   readonly queueId?: string;
 }
 
@@ -69,6 +72,7 @@ export class ZulipApi {
     return {
       ...(typeof mib === 'number' && mib > 0 ? { maxAvatarFileSizeMib: mib } : {}),
       avatarChangesDisabled: body.server_avatar_changes_disabled === true || body.realm_avatar_changes_disabled === true,
+      ...(typeof body.realm_default_avatar_source === 'string' ? { defaultAvatarSource: body.realm_default_avatar_source } : {}),
       ...(typeof body.queue_id === 'string' ? { queueId: body.queue_id } : {}),
     };
   }

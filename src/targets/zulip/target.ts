@@ -47,6 +47,8 @@ interface Session {
   readonly directory: Directory;
   readonly keys: KeySource;
   readonly restricted: boolean;
+  /** realm_default_avatar_source, when the server says (see ownAvatar). */
+  readonly defaultAvatarSource?: string;
   readonly pacers: Pacer[];
   readonly cache?: KeyCache;
 }
@@ -159,6 +161,7 @@ export class ZulipTarget implements Target<Resolved> {
     }, { once: true });
     this.#session = {
       admin, adminAuth, http, directory, restricted: realm.avatarChangesDisabled, pacers,
+      ...(realm.defaultAvatarSource === undefined ? {} : { defaultAvatarSource: realm.defaultAvatarSource }),
       keys: new KeySource(config.mode, config.admin, { anonymous, log: deps.log, ...(cache ? { cache } : {}) }),
       ...(cache ? { cache } : {}),
     };
@@ -177,7 +180,9 @@ export class ZulipTarget implements Target<Resolved> {
     // A bot's avatar belongs to its owner (PATCH /bots/{id}); an HR export has no business there.
     if (found.isBot) throw new RowError('invalid_user_id', `${email} is a bot; avatar-import never changes bots`);
     if (!found.isActive) throw new RowError('user_deactivated', `${email} is deactivated; left untouched`);
-    const current = found.avatarVersion !== undefined ? String(found.avatarVersion) : undefined;
+    // `current` is the avatar_version (what the tool records as `remote` after an upload), but only
+    // for an avatar someone uploaded: a default avatar is no one's choice (see ownAvatar).
+    const current = found.avatarVersion !== undefined && ownAvatar(found, this.#open().defaultAvatarSource, this.config.site) ? String(found.avatarVersion) : undefined;
     // A row the tool set before may well be skipped (unchanged, or changed_by_user): whether it
     // could be uploaded again is only asked if it comes to that (apply). A row never set before
     // will be uploaded, so it fails here, before its image is read.
@@ -342,6 +347,29 @@ export class ZulipTarget implements Target<Resolved> {
       ...(previous !== undefined ? { previous } : {}),
     };
   }
+}
+
+/**
+ * Whether the user's avatar was uploaded (avatar_source U) rather than the organisation's default.
+ * User objects carry no avatar_source (contract notes §9), so it is read from avatar_url: a
+ * Gravatar URL or the static default image is a default; an uploaded avatar lives under
+ * /user_avatars/ (or on S3). Since Zulip 12.0 a Jdenticon default lives there too: in an
+ * organisation whose default is Jdenticon, an avatar_version still at 1 was never changed, so it
+ * is the default. Anything else counts as the user's own: the safe side.
+ */
+export function ownAvatar(user: Pick<ZulipUser, 'avatarUrl' | 'avatarVersion'>, defaultSource: string | undefined, site: string): boolean {
+  const raw = user.avatarUrl;
+  if (raw === null || raw === undefined) return false;
+  let url: URL;
+  try {
+    url = new URL(raw, site + '/');
+  } catch {
+    return true;
+  }
+  if (/(^|\.)gravatar\.com$/i.test(url.hostname)) return false;
+  if (url.pathname.endsWith('/static/images/default-avatar.png')) return false;
+  if (defaultSource === 'J' && (user.avatarVersion ?? 1) <= 1) return false;
+  return true;
 }
 
 function refused(error: unknown): error is AvatarError {
