@@ -138,6 +138,8 @@ describe('ledgers per target', () => {
     const config = join(dir, 'job.yaml');
     await writeFile(config, [
       'csv: people.csv',
+      // Given at the top: every target without a ledger of its own shares this file.
+      'ledger: people.ledger.jsonl',
       'progress: "off"',
       'targets:',
       '  - type: dir',

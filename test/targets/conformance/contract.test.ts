@@ -3,7 +3,9 @@
 //   - what apply() returns as `remote` is what resolve() reports as `current`, in this run and the
 //     next, so "still what the tool left" is `current === prior.remote`;
 //   - an avatar the user set themselves reads differently, so it is never mistaken for the tool's;
-//   - an avatar a user already had before the tool came is visible as `current`;
+//   - an avatar a user already had before the tool came is visible as `current`, and the server's
+//     default avatar is not (Zulip: a Gravatar or an untouched Jdenticon), so first contact keeps
+//     the first (has_own_avatar) and writes over the second;
 //   - apply() names, through `intend`, before it changes the target, what resolve() will report as
 //     `current` (issue 11): a write whose ledger line a kill lost is then known as the tool's own;
 //   - refusals carry the documented codes (an avatar over the announced size: upload_rejected);
@@ -11,6 +13,7 @@
 //   - what `features` declares is what the target does (bulk lookups cost a handful of requests).
 // A new target passes this file before it is registered.
 import { AvatarError, FatalError } from '../../../src/errors.js';
+import { decide, type RowFacts } from '../../../src/pipeline/decide.js';
 import type { Applied, Avatar, Prior, Target } from '../../../src/targets/target.js';
 import { avatar, harnesses, type World } from './harnesses.js';
 
@@ -125,8 +128,39 @@ describe.each(harnesses)('target contract: $name', (harness) => {
     expect(own.current).toBeDefined();
 
     const none = await target.resolve(world.cast.fresh, undefined);
-    if (world.tellsDefaultAvatar) expect(none.current).toBeUndefined();
-    else expect(none.current).not.toBe(own.current);
+    expect(none.current).toBeUndefined();
+  });
+
+  /** decide() for a row of this user, as run() asks it once the target has answered. */
+  const decision = (account: { current?: string | undefined }, held?: Prior, flags: Partial<RowFacts> = {}) =>
+    decide({
+      force: false, retryFailed: false, overwriteUserChanges: false, replaceExisting: false, guardsUserChanges: fresh().features.guardsUserChanges,
+      ...(held ? { held: { remote: held.remote!, outputSha256: held.outputSha256 }, heldSource: 'same' as const } : {}),
+      account, ...flags,
+    });
+
+  test('first contact keeps an avatar the user chose (has_own_avatar); --replace-existing replaces it and records it as previous', async () => {
+    const target = await opened(fresh());
+    const own = await target.resolve(world.cast.ownAvatar, undefined);
+    expect(decision(own)).toEqual({ action: 'protect', reason: 'has_own_avatar' });
+    expect(decision(await target.resolve(world.cast.fresh, undefined))).toEqual({ action: 'write' });
+
+    expect(decision(own, undefined, { replaceExisting: true })).toEqual({ action: 'write' });
+    const applied = await target.apply(own, await avatar(6));
+    expect(applied.previous).toBeDefined();
+  });
+
+  const guarding = harness.name === 'dir' ? test.skip : test; // a folder the tool owns guards no later change
+
+  guarding('an avatar the user set after the tool is kept (changed_by_user) unless --overwrite-user-changes', async () => {
+    const image = await avatar(7);
+    const prior = await write(await opened(fresh()), world.cast.fresh, image);
+    expect(decision(await (await opened(fresh())).resolve(world.cast.fresh, prior), prior)).toEqual({ action: 'skip' });
+
+    await world.userSetsAvatar(world.cast.fresh);
+    const changed = await (await opened(fresh())).resolve(world.cast.fresh, prior);
+    expect(decision(changed, prior)).toEqual({ action: 'protect', reason: 'changed_by_user' });
+    expect(decision(changed, prior, { overwriteUserChanges: true })).toEqual({ action: 'write' });
   });
 
   test('rows the target calls the same user resolve to the same account', async () => {

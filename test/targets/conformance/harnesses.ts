@@ -48,10 +48,6 @@ export interface World {
   addUsers(count: number): Promise<string[]>;
   /** HTTP requests the server has answered so far (a folder: none). */
   requests(): number;
-  /** Whether the target can tell the server's default avatar from one the user chose
-   * (`current` undefined for the first). Zulip cannot: its admin view carries avatar_version for
-   * every user and no avatar_source (contract notes §9), so `current` is always the version. */
-  readonly tellsDefaultAvatar: boolean;
   close(): Promise<void>;
 }
 
@@ -93,7 +89,6 @@ const dir: Harness = {
       },
       addUsers: async (count) => Array.from({ length: count }, (_, i) => `user${i}@corp.example`),
       requests: () => 0,
-      tellsDefaultAvatar: true,
       async close() {},
     };
   },
@@ -129,7 +124,6 @@ const matrix: Harness = {
       },
       addUsers: async (count) => Array.from({ length: count }, (_, i) => synapse.addUser(`user${i}`)),
       requests: () => synapse.server.requests.length,
-      tellsDefaultAvatar: true,
       close: () => synapse.close(),
     };
   },
@@ -167,7 +161,6 @@ const zulip: Harness = {
         });
       },
       requests: () => server.server.requests.length,
-      tellsDefaultAvatar: false,
       close: () => server.close(),
     };
   },
@@ -211,7 +204,6 @@ const authgear: Harness = {
         });
       },
       requests: () => server.server.requests.length,
-      tellsDefaultAvatar: true,
       close: () => server.close(),
     };
   },

@@ -11,7 +11,7 @@ afterEach(async () => {
 describe('zulip target: resolve()', () => {
   test('matches on delivery_email, case-insensitively, when the organisation shows only dummy emails', async () => {
     s = await setup();
-    const ana = s.zulip.addUser('Ana.Lima@Corp.Example', { avatarVersion: 7 });
+    const ana = s.zulip.addUser('Ana.Lima@Corp.Example', { avatarVersion: 7, avatarSource: 'U' });
     const target = s.target(credentials(s.zulip, [ana.email]));
     await target.open(signal());
     const requests = s.zulip.server.requests.length;
@@ -21,6 +21,22 @@ describe('zulip target: resolve()', () => {
     expect(account).toMatchObject({ user: 'ana.lima@corp.example', id: String(ana.userId), current: '7' });
     expect(s.zulip.server.requests.length).toBe(requests); // no per-row lookup
     expect(target.features.canonical!('  ANA.Lima@corp.example ')).toBe('ana.lima@corp.example');
+    await target.close();
+  });
+
+  test.each([
+    ['before 12.0: a Gravatar is the default', {}, { avatarSource: 'G' as const, avatarVersion: 4 }, undefined],
+    ['before 12.0: an upload is the user\'s own', {}, { avatarSource: 'U' as const, avatarVersion: 4 }, '4'],
+    ['12.0, Jdenticon organisation: a Jdenticon never changed is the default', { featureLevel: 466, defaultAvatarSource: 'J' as const }, { avatarSource: 'J' as const, avatarVersion: 1 }, undefined],
+    ['12.0, Jdenticon organisation: an upload is the user\'s own', { featureLevel: 466, defaultAvatarSource: 'J' as const }, { avatarSource: 'U' as const, avatarVersion: 2 }, '2'],
+    ['12.0, Gravatar organisation: a Gravatar is the default', { featureLevel: 466, defaultAvatarSource: 'G' as const }, { avatarSource: 'G' as const, avatarVersion: 1 }, undefined],
+  ])('%s: current is %s', async (_name, realm, user, current) => {
+    s = await setup(realm);
+    const ana = s.zulip.addUser('ana@corp.example', user);
+    const target = s.target(credentials(s.zulip, [ana.email]));
+    await target.open(signal());
+    // A default avatar is nobody's choice: no `current`, so first contact does not keep it.
+    expect((await target.resolve(ana.email, undefined)).current).toBe(current);
     await target.close();
   });
 
@@ -81,7 +97,7 @@ describe('zulip target: resolve()', () => {
 
   test('a row the tool set and that is unchanged may be skipped: no key or restriction check until an upload is due', async () => {
     s = await setup({ realmAvatarChangesDisabled: true });
-    const ana = s.zulip.addUser('ana@corp.example', { avatarVersion: 3 });
+    const ana = s.zulip.addUser('ana@corp.example', { avatarVersion: 3, avatarSource: 'U' });
     const target = s.target(credentials(s.zulip, []));
     await target.open(signal());
     const prior = (remote: string) => ({ outputSha256: 'ab', bytes: 10, remote });
