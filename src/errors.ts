@@ -24,7 +24,7 @@ export type ErrorKind =
  * `--retry-failed`.
  */
 export const ROW_CODES = {
-  missing_value: { heals: false, what: 'the id or image cell is empty' },
+  missing_value: { heals: false, what: 'the id cell is empty, or the image cell with --require-photo' },
   malformed_record: { heals: false, what: 'the CSV record could not be parsed (wrong column count, bad quoting)' },
   invalid_encoding: { heals: false, what: 'a cell holds bytes that are not valid in the file\'s encoding (see --encoding)' },
   duplicate_user: { heals: false, what: 'the user appears earlier in the same CSV; the earlier row is kept' },

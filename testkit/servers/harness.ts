@@ -141,6 +141,24 @@ export class FakeServer {
     return out;
   }
 
+  /**
+   * The next request to `route` waits, once received in full and before its handler runs, until
+   * `release()`: a synchronisation point for tests (signal a client while its request is in
+   * flight), never a timing. `arrived` resolves when the request is being held. Released, the
+   * request is handled as any other, whether or not its client is still there (as a real server
+   * does with work it has started).
+   */
+  holdNext(route: string): { readonly arrived: Promise<void>; release(): void } {
+    let arrive!: () => void;
+    let release!: () => void;
+    const arrived = new Promise<void>((resolve) => (arrive = resolve));
+    const released = new Promise<void>((resolve) => (release = resolve));
+    this.#holds.push({ route, arrive, released });
+    return { arrived, release };
+  }
+
+  readonly #holds: { route: string; arrive: () => void; released: Promise<void> }[] = [];
+
   async close(): Promise<void> {
     for (const timer of this.#timers) clearTimeout(timer);
     for (const socket of this.#sockets) socket.destroy();
@@ -163,6 +181,13 @@ export class FakeServer {
     const name = route?.name ?? 'unrouted';
     const record = (outcome: number | 'reset', fault?: Recorded['fault']) =>
       this.requests.push({ method: request.method, path: request.path, search: url.search, headers: request.headers, route: name, outcome, ...(fault ? { fault } : {}) });
+
+    const held = this.#holds.findIndex((hold) => hold.route === name);
+    if (held >= 0) {
+      const [hold] = this.#holds.splice(held, 1);
+      hold!.arrive();
+      await hold!.released;
+    }
 
     const f = this.#faults;
     const affected = !f.routes || f.routes.includes(name);
