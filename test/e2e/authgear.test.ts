@@ -45,13 +45,13 @@ describe('avatar-import --target authgear', () => {
     const keyFile = join(dir, 'keys', `${fake.keyId}.pem`);
     await writeFile(keyFile, fake.privateKeyPem, { mode: 0o600 });
     const args = [csv, '--target', 'authgear', '--endpoint', fake.url, '--project-id', fake.projectId, '--admin-key-file', keyFile, '--progress', 'off'];
-    expect((await runCli([...args, '--concurrency', '8'])).code).toBe(0);
+    expect((await runCli([...args, '--concurrency', '8'], { env: stateEnv(dir) })).code).toBe(0);
     expect(fake.updates).toHaveLength(2000);
 
     const before = { requests: fake.graphqlRequests, presigned: fake.presigned.length };
-    const again = await runCli(args);
+    const again = await runCli(args, { env: stateEnv(dir) });
     expect(again.code).toBe(0);
-    const lines = lastRun(await readLedger(join(dir, 'people.ledger.jsonl')));
+    const lines = lastRun(await readLedger(remoteLedger(dir, 'authgear', fake.url)));
     expect(lines).toHaveLength(2000);
     expect(lines.every((l) => l.status === 'skipped')).toBe(true);
     expect(again.stdout).toContain('images read: 0 (0 B)');
