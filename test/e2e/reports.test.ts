@@ -246,7 +246,8 @@ describe('reports of a run to several targets', () => {
     await writeFile(join(dir, 'matrix.token'), synapse.adminToken + '\n', { mode: 0o600 });
     const config = join(dir, 'nightly.yaml');
     await writeFile(config, [
-      'csv: people.csv', 'progress: "off"', 'targets:',
+      // One ledger for both targets (each would have its own by default), read back below.
+      'csv: people.csv', 'ledger: people.ledger.jsonl', 'progress: "off"', 'targets:',
       '  - type: dir', '    out: avatars',
       '  - type: matrix', `    homeserver: ${synapse.url}`, '    token-file: matrix.token', '    user-template: "@{username}:example.org"', '',
     ].join('\n'));
