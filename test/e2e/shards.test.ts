@@ -74,11 +74,13 @@ describe('--shard', () => {
   test('auto takes the shard from a Kubernetes Indexed Job and splits as K/N does; other shards\' rows are not read', async () => {
     const { dir, csv } = await setUp();
     const env = { MATRIX_ACCESS_TOKEN: synapse.adminToken, JOB_COMPLETION_INDEX: '2', JOB_COMPLETIONS: '4' };
+    // The explicit split first, as a dry run: once the auto run has set avatars, another ledger
+    // would see them as avatars it never set (has_own_avatar) and list them as kept.
+    const explicit = await runCli([...targetArgs(csv, join(dir, 'k.jsonl')), '--shard', '3/4', '--dry-run'], { env: { MATRIX_ACCESS_TOKEN: synapse.adminToken } });
+    expect(explicit.code).toBe(0);
     const auto = await runCli([...targetArgs(csv, join(dir, 'auto.jsonl')), '--shard', 'auto'], { env });
     expect(auto.code).toBe(0);
     const autoRows = rowLines(await readLedger(join(dir, 'auto.shard-3-of-4.jsonl')));
-    const explicit = await runCli([...targetArgs(csv, join(dir, 'k.jsonl')), '--shard', '3/4', '--dry-run'], { env: { MATRIX_ACCESS_TOKEN: synapse.adminToken } });
-    expect(explicit.code).toBe(0);
     expect(autoRows.length).toBeGreaterThan(0);
     expect(autoRows.length).toBeLessThan(USERS.length);
     const wouldWrite = explicit.stdout.split('\n').filter((line) => /would write/.test(line)).map((line) => /(@user\d+:example\.org)/.exec(line)![1]);
