@@ -215,7 +215,7 @@ describe('avatar-import --target dir', () => {
     expect(new Set(files.map((f) => f.toLowerCase())).size).toBe(ids.length - 1); // case-insensitive file systems too
     for (const file of files) expect(file).toMatch(/^[^/\\]+\.jpg$/);
     expect(files).toEqual(expect.arrayContaining(['ana.jpg', 'zoë.jpg', 'jane.doe@example.org.jpg']));
-    const failed = rowLines(await readLedger(join(dir, 'people.ledger.jsonl'))).filter((line) => line.status === 'failed');
+    const failed = rowLines(await readLedger(dirLedger(out))).filter((line) => line.status === 'failed');
     expect(failed.map((line) => [line.user, line.error?.code])).toEqual([['ana', 'duplicate_file_name']]);
     expect(failed[0]!.error?.message).toMatch(/^"ana" would be written to ana\.jpg, the file of "Ana" \(row 1\)/);
   });

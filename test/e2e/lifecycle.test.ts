@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { lastRun, readLedger, runCli, tempDir } from '../support/cli.js';
+import { dirLedger, lastRun, readLedger, runCli, tempDir } from '../support/cli.js';
 import { writePeople } from '../support/photos.js';
 import type { Person } from '../support/photos.js';
 import { FakeAuthgear } from '../../testkit/servers/authgear.js';
@@ -27,7 +27,7 @@ describe('onboarding: --only-new', () => {
     const wave = await runCli([...args(full), '--only-new']);
 
     expect(wave.code).toBe(0);
-    const lines = lastRun(await readLedger(join(dir, 'people.ledger.jsonl')));
+    const lines = lastRun(await readLedger(dirLedger(join(dir, 'avatars'))));
     const outcome = Object.fromEntries(lines.map((line) => [line.user, `${line.status}${line.reason ? `/${line.reason}` : ''}`]));
     expect(outcome).toEqual({ user0: 'skipped/not_new', user1: 'skipped/not_new', user2: 'ok', user3: 'ok' });
     // user0's new photo waits for a run without --only-new.
@@ -35,7 +35,7 @@ describe('onboarding: --only-new', () => {
 
     // The next ordinary run sees user0's change, as if --only-new had never happened.
     await runCli(args(full));
-    const next = lastRun(await readLedger(join(dir, 'people.ledger.jsonl')));
+    const next = lastRun(await readLedger(dirLedger(join(dir, 'avatars'))));
     expect(next.find((line) => line.user === 'user0')!.status).toBe('ok');
     expect(next.filter((line) => line.user !== 'user0').every((line) => line.status === 'skipped')).toBe(true);
   });
