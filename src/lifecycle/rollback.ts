@@ -88,7 +88,7 @@ export async function rollback(config: RollbackRun): Promise<RollbackResult> {
       if (config.signal.aborted || stopped.has(change.line.target)) return;
       await one(change);
     })));
-  const exit = fatal ? EXIT.fatal : config.signal.aborted ? EXIT.interrupted : counts.failed > 0 ? EXIT.someFailed : EXIT.ok;
+  const exit = fatal ? EXIT.fatal : config.signal.aborted ? EXIT.interrupted : counts.failed > 0 ? EXIT.newFailures : EXIT.ok;
   return { counts, exit };
 }
 
