@@ -239,7 +239,7 @@ describe('avatar-import --target zulip', () => {
 
     expect(result.code).toBe(0);
     expect(result.stderr.split('\n')[0]).toBe('columns: id "Work Email" (the target matches users by e-mail), image "Photo"');
-    expect(rowLines(await readLedger(join(dir, 'workers.ledger.jsonl'))).map((l) => [l.user, l.status])).toEqual([['ana@corp.example', 'ok']]);
+    expect(rowLines(await readLedger(ledgerOf(dir))).map((l) => [l.user, l.status])).toEqual([['ana@corp.example', 'ok']]);
   });
 
   test('the same person twice, in another case, is a duplicate row', async () => {
