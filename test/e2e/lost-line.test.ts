@@ -46,7 +46,7 @@ describe('a write whose ledger line a kill lost is the tool\'s own on the next r
     synapse = await FakeSynapse.start();
     synapse.addUser('ana');
     const [dir, csv] = await onePerson('username,name,photo', 'ana', 1);
-    const cli = () => runCli([csv, '--target', 'matrix', '--homeserver', synapse!.url, '--user-template', '@{username}:example.org', '--progress', 'off'], { env: { MATRIX_ACCESS_TOKEN: synapse!.adminToken } });
+    const cli = () => runCli([csv, '--ledger', join(dir, 'people.ledger.jsonl'), '--target', 'matrix', '--homeserver', synapse!.url, '--user-template', '@{username}:example.org', '--progress', 'off'], { env: { MATRIX_ACCESS_TOKEN: synapse!.adminToken } });
     expect((await cli()).code).toBe(0);
 
     await onePerson('username,name,photo', 'ana', 2, dir);
@@ -71,7 +71,7 @@ describe('a write whose ledger line a kill lost is the tool\'s own on the next r
     synapse = await FakeSynapse.start();
     synapse.addUser('ana');
     const [dir, csv] = await onePerson('username,name,photo', 'ana', 1);
-    const cli = () => runCli([csv, '--target', 'matrix', '--homeserver', synapse!.url, '--user-template', '@{username}:example.org', '--progress', 'off'], { env: { MATRIX_ACCESS_TOKEN: synapse!.adminToken } });
+    const cli = () => runCli([csv, '--ledger', join(dir, 'people.ledger.jsonl'), '--target', 'matrix', '--homeserver', synapse!.url, '--user-template', '@{username}:example.org', '--progress', 'off'], { env: { MATRIX_ACCESS_TOKEN: synapse!.adminToken } });
     expect((await cli()).code).toBe(0);
     const first = synapse.avatarOf('@ana:example.org')!;
 
@@ -99,7 +99,7 @@ describe('a write whose ledger line a kill lost is the tool\'s own on the next r
     const rcs = join(dir, 'rcs');
     await mkdir(rcs);
     await writeFile(join(rcs, 'ana@corp.example.zuliprc'), `[api]\nemail=ana@corp.example\nkey=${zulip.keyOf('ana@corp.example')}\nsite=${zulip.url}\n`, { mode: 0o600 });
-    const cli = () => runCli([csv, '--target', 'zulip', '--progress', 'off', '--site', zulip!.url, '--credentials', rcs], {
+    const cli = () => runCli([csv, '--ledger', join(dir, 'people.ledger.jsonl'), '--target', 'zulip', '--progress', 'off', '--site', zulip!.url, '--credentials', rcs], {
       env: { ZULIP_EMAIL: zulip!.admin.email, ZULIP_API_KEY: zulip!.admin.apiKey, ZULIP_SITE: '', XDG_CONFIG_HOME: join(dir, 'config') },
     });
     expect((await cli()).code).toBe(0);
@@ -127,7 +127,7 @@ describe('a write whose ledger line a kill lost is the tool\'s own on the next r
     await mkdir(join(dir, 'keys'));
     const keyFile = join(dir, 'keys', `${authgear.keyId}.pem`);
     await writeFile(keyFile, authgear.privateKeyPem, { mode: 0o600 });
-    const cli = () => runCli([csv, '--target', 'authgear', '--endpoint', authgear!.url, '--project-id', authgear!.projectId, '--admin-key-file', keyFile, '--progress', 'off']);
+    const cli = () => runCli([csv, '--ledger', join(dir, 'people.ledger.jsonl'), '--target', 'authgear', '--endpoint', authgear!.url, '--project-id', authgear!.projectId, '--admin-key-file', keyFile, '--progress', 'off']);
     expect((await cli()).code).toBe(0);
 
     await onePerson('email,name,photo', 'ana@acme.example', 2, dir);
@@ -147,7 +147,7 @@ describe('a write whose ledger line a kill lost is the tool\'s own on the next r
   test('dir: the file is known by its content as the tool\'s own write; recorded as ok (recovered), not rewritten', async () => {
     const [dir, csv] = await onePerson('user_id,name,photo', 'ana', 1);
     const out = join(dir, 'out');
-    const cli = () => runCli([csv, '--out', out, '--progress', 'off']);
+    const cli = () => runCli([csv, '--ledger', join(dir, 'people.ledger.jsonl'), '--out', out, '--progress', 'off']);
     expect((await cli()).code).toBe(0);
     await onePerson('user_id,name,photo', 'ana', 2, dir);
     expect((await cli()).code).toBe(0);
