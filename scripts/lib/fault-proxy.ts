@@ -12,6 +12,7 @@
 // (Authgear's presigned uploads) hand out URLs that go through the proxy too.
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { mulberry32 } from '../../testkit/servers/harness.js';
 
 export type FaultKind = 'error' | 'reset-before' | 'reset-after' | 'storm' | 'cut-body' | 'slow' | 'hang';
 export const FAULT_KINDS: readonly FaultKind[] = ['error', 'reset-before', 'reset-after', 'storm', 'cut-body', 'slow', 'hang'];
@@ -158,14 +159,5 @@ export class FaultProxy {
   }
 }
 
-/** A small seeded PRNG (same seed, same faults on the same requests). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// The seeded PRNG (same seed, same faults on the same requests) is the test servers' own.
+export { mulberry32 };
