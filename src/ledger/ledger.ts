@@ -82,7 +82,11 @@ export class Ledger {
     size: number,
   ) {
     this.size = size;
+    this.sizeAtOpen = size;
   }
+
+  /** The file's length before this process appended anything: where earlier runs end. */
+  readonly sizeAtOpen: number;
 
   /**
    * Open (creating it unless read-only) and index the ledger at `path`, whose folder must exist.

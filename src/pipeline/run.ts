@@ -11,6 +11,8 @@ import { locate, readSource, statSource } from '../input/source.js';
 import { CompactTable } from '../util/compact-table.js';
 import type { Ledger } from '../ledger/ledger.js';
 import type { HeldRowLine, IntentLine, RowLine } from '../ledger/lines.js';
+import { lastRunProblems, problemKey } from '../ledger/row-problems.js';
+import { isProblem } from '../ledger/tools/outcomes.js';
 import { Lru } from '../util/lru.js';
 import type { Account, Avatar, Target } from '../targets/target.js';
 import { stripUrlSecrets } from '../url-secrets.js';
@@ -107,6 +109,8 @@ interface Lane extends RunTarget {
   fatal?: AvatarError;
   /** Set when the watch halted the lane: the hint is added once the rows in flight are done. */
   verdict?: Verdict;
+  /** The row problems of the last run on this target, read when this run meets its first one. */
+  problems?: Promise<ReadonlyMap<string, RowLine>>;
 }
 
 /** One (row, target) pair in flight. */
@@ -172,13 +176,21 @@ export async function run(config: RunConfig): Promise<RunResult> {
     // Masked before it is cut (a secret across the cut), cut because it may quote a huge cell.
     const message = capText(stripUrlSecrets(config.redact(error instanceof Error ? error.message : String(error))), MAX_MESSAGE_CHARS);
     const retryable = !known || error.kind !== 'row' || heals(code);
+    const line = stamp({ ...base, status: 'failed', error: { code, message, ...(retryable ? { retryable: true } : {}) } });
     // A row that failed before the ledger was asked about it: the summary, the exit code and the
     // reports still need to know how it ended last time (a failure carried over is not a new one).
-    if (!extras.previous && base.user) {
+    // A row problem (no user, a second row) is not in any user's history: it is looked for among
+    // the last run's row problems instead.
+    if (isProblem(line)) {
+      lane.problems ??= lastRunProblems(lane.ledger.path, lane.target.id, lane.ledger.sizeAtOpen);
+      const previous = (await lane.problems).get(problemKey(line));
+      if (previous) extras.previous = previous;
+      else delete extras.previous;
+    } else if (!extras.previous && base.user) {
       const previous = (await lane.ledger.lookup(lane.target.id, base.user)).latest;
       if (previous) extras.previous = previous;
     }
-    await emit(lane, stamp({ ...base, status: 'failed', error: { code, message, ...(retryable ? { retryable: true } : {}) } }), extras);
+    await emit(lane, line, extras);
   };
 
   const processRow = async (record: CsvRecord, parts: Part[]): Promise<void> => {

@@ -196,12 +196,14 @@ describe('reports of a 30-row run', () => {
     const rowNumbers = Array.from({ length: summary.status.failed }, (_, i) => worksheet.getRow(i + 2).getCell(5).value as number);
     expect(rowNumbers).toEqual([...rowNumbers].sort((a, b) => a - b));
 
-    // The next night nothing changed: every failure of a user is carried over. The two rows the
-    // ledger cannot tie to a user's own history (a malformed record, a duplicate) count as new.
+    // The next night nothing changed: every failure is carried over, the two rows the ledger
+    // cannot tie to a user's own history (a malformed record, a duplicate) too: they repeat the
+    // last run's row problems exactly.
     const second = await runCli([csv, '--out', out, '--ledger', ledger, '--json', '--progress', 'off']);
     const again = JSON.parse(second.stdout) as Record<string, any>;
     expect(again.status.failed).toBe(summary.status.failed);
-    expect(again.failures).toMatchObject({ new: 2, carriedOver: summary.status.failed - 2 });
+    expect(again.failures).toMatchObject({ new: 0, carriedOver: summary.status.failed });
+    expect(second.code).toBe(4);
   });
 
   test('text logs, and option errors before anything is read', async () => {

@@ -194,6 +194,27 @@ describe('exit codes cron can act on', () => {
     expect((await runCli(args)).code).toBe(0);
   });
 
+  test('rows that name no user (a malformed record, an empty id, a second row) are carried over too, until the CSV changes them', async () => {
+    const dir = await tempDir();
+    await mkdir(join(dir, 'photos'));
+    await writeFile(join(dir, 'photos', 'ana.jpg'), await photo(1));
+    const csv = join(dir, 'people.csv');
+    const export1 = 'id,photo\nana,photos/ana.jpg\nbo,photos/ana.jpg,extra\n,photos/ana.jpg\nana,photos/ana.jpg\n';
+    await writeFile(csv, export1);
+    const args = [csv, '--out', join(dir, 'avatars'), '--progress', 'off'];
+
+    expect((await runCli(args)).code).toBe(1);
+    const again = await runCli(args);
+    expect(again.code).toBe(4); // cron is not paged every night for the same broken line
+    expect(again.stdout).toMatch(/3 failed \(0 new, 3 as last time\)/);
+
+    // HR breaks another line: that one is new (exit 1), the others are still as last time.
+    await writeFile(csv, export1 + 'cy,"photos/ana.jpg\n');
+    const worse = await runCli(args);
+    expect(worse.code).toBe(1);
+    expect(worse.stdout).toMatch(/4 failed \(1 new, 3 as last time\)/);
+  });
+
   test('2 for a usage error, naming the option', async () => {
     const dir = await tempDir();
     const csv = await writePeople(dir, [{ id: 'ana', image: 'photos/ana.jpg', seed: 1 }]);
