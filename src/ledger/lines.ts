@@ -85,6 +85,9 @@ export interface RowLine {
   stamp?: number;
   /** The avatar the user had before this row changed it (`Applied.previous`), for rollback. */
   previous?: string;
+  /** `Applied.replaced`: what the target held before, in `remote`'s form, when `previous` names it
+   * otherwise (Zulip). */
+  replaced?: string;
   /** On a `has_own_avatar` skip (first contact): what the target held, in `Account.current`'s form
    * (an mxc URI, a Zulip avatar_version, an Authgear picture URL, a `dir` file's sha256). It is
    * not `remote`: the tool did not put it there. */
@@ -105,7 +108,7 @@ export type LedgerLine = RunLine | RowLine | EndLine;
  * Not a `LedgerLine`: the history tools (status, failed, runs) do not see it; the index, compact
  * and merge keep pending ones.
  */
-export type IntentLine = Omit<RowLine, 'type' | 'status' | 'reason' | 'error' | 'stamp' | 'previous' | 'remote'> & {
+export type IntentLine = Omit<RowLine, 'type' | 'status' | 'reason' | 'error' | 'stamp' | 'previous' | 'replaced' | 'remote'> & {
   type: 'intent';
   outputSha256: string;
   bytes: number;

@@ -58,7 +58,8 @@ export async function planRollback(ledger: string, runId: string, users?: Readon
       continue;
     }
     if (!passed.has(key)) {
-      if (isHeldRowLine(line) && line.remote === change.line.previous) change.before = line;
+      // `replaced`: the same avatar in `remote`'s form where `previous` names a kept image (Zulip).
+      if (isHeldRowLine(line) && line.remote === (change.line.replaced ?? change.line.previous)) change.before = line;
       continue;
     }
     if (rollbacks.has(line.run)) {

@@ -62,7 +62,9 @@ export async function rollback(config: RollbackRun): Promise<RollbackResult> {
       const restoring = line.previous;
       if (config.dryRun) return await done({ status: 'ok', reason: 'dry_run', ...(account.current ? { previous: account.current } : {}) });
       const applied = restoring === undefined ? { remote: '', ...(await target.features.remove!(account)) } : await target.features.restore!(account, restoring);
-      const before = change.before && applied.remote === change.before.remote ? change.before : undefined;
+      // The avatar is back to what that line had set (a target that uploads it again, Zulip,
+      // reports a new avatar_version for the same picture): the line's source is copied over.
+      const before = restoring !== undefined ? change.before : undefined;
       const copied: Partial<Record<string, unknown>> = {};
       if (before) for (const key of FROM_BEFORE) if (before[key] !== undefined) copied[key] = before[key];
       // `remote` '' says "the tool holds nothing here": not a complete held line, so the next
@@ -71,6 +73,7 @@ export async function rollback(config: RollbackRun): Promise<RollbackResult> {
         ...copied, status: 'ok', reason: 'rollback', remote: applied.remote,
         ...('stamp' in applied && applied.stamp !== undefined ? { stamp: applied.stamp } : {}),
         ...(applied.previous === undefined ? {} : { previous: applied.previous }),
+        ...('replaced' in applied && applied.replaced !== undefined ? { replaced: applied.replaced } : {}),
       });
     } catch (error) {
       if (isAvatarError(error) && error.kind === 'fatal') {

@@ -9,6 +9,7 @@ import { settingsKey } from '../image/normalise.js';
 import type { NormaliseOptions } from '../image/normalise.js';
 import { Ledger } from '../ledger/ledger.js';
 import type { RowLine } from '../ledger/lines.js';
+import { backupDirFor } from '../lifecycle/backups.js';
 import type { Logger } from '../log.js';
 import { formatBytes } from '../report/format.js';
 import { Progress } from '../report/progress.js';
@@ -78,6 +79,8 @@ export async function execute(plan: Plan, io: ExecuteIo): Promise<ExitCode> {
     await Promise.all(plan.targets.map(async (planned) => {
       try {
         opened.push(planned);
+        // Images a target keeps for rollback go beside the ledger that names them.
+        planned.target.features.keepBackupsIn?.(backupDirFor(planned.ledgerPath));
         const limits = await planned.target.open(targets.signal);
         const normalise = normaliseFor(planned, limits);
         if (normalise.maxBytes < planned.values.image.maxBytes) log.info(`${planned.target.id}: --max-bytes capped to ${formatBytes(normalise.maxBytes)}: the target accepts no more`);

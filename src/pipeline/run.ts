@@ -415,6 +415,7 @@ export async function run(config: RunConfig): Promise<RunResult> {
               ...base, ...produced, status: 'ok', remote: applied.remote,
               ...(applied.stamp === undefined ? {} : { stamp: applied.stamp }),
               ...(applied.previous === undefined ? {} : { previous: applied.previous }),
+              ...(applied.replaced === undefined ? {} : { replaced: applied.replaced }),
             }), more);
           }
         }

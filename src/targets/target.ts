@@ -51,6 +51,10 @@ export interface Applied {
   readonly stamp?: number;
   /** The avatar the user had before (for the ledger's `previous`). */
   readonly previous?: string;
+  /** What `resolve` reported as `current` before this write, when `previous` names that avatar in
+   * another form (Zulip: `previous` names the kept image, `replaced` its avatar_version): how
+   * rollback finds the ledger line that had set it. */
+  readonly replaced?: string;
 }
 
 /**
@@ -114,6 +118,10 @@ export interface TargetFeatures<State = unknown> {
   /** The target keeps the image it replaces (Zulip cannot re-set an old avatar by reference; `dir`
    * keeps the replaced file) so that `restore` can put it back. Lifecycle (issue 13). */
   readonly backupPrevious: boolean;
+  /** Where a target that keeps images itself (Zulip) writes them: the `backup/` folder beside the
+   * ledger the run records them in (lifecycle/backups.ts). Called before `open` by the import and
+   * by rollback; a target never told keeps nothing. Absent where the target keeps none this way. */
+  keepBackupsIn?(dir: string): void;
   /** Set again an avatar the user had before, named as `Applied.previous` recorded it (an mxc URI,
    * a picture URL, a kept file). Lifecycle (issue 13): absent where not implemented. */
   restore?(account: Account<State>, previous: string): Promise<Applied>;
@@ -123,7 +131,7 @@ export interface TargetFeatures<State = unknown> {
   knownUser?(sent: string): Promise<string | undefined>;
   /** Clear the avatar so that the target shows its default (a leaver, a rollback to "none").
    * Returns what was there. Lifecycle (issue 13): absent where not implemented. */
-  remove?(account: Account<State>): Promise<{ readonly previous?: string }>;
+  remove?(account: Account<State>): Promise<{ readonly previous?: string; readonly replaced?: string }>;
 }
 
 export interface Target<State = unknown> {

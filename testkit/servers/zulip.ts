@@ -12,7 +12,12 @@
 //     body, X-RateLimit-* headers on every authenticated answer, a per-IP bucket for
 //     unauthenticated calls;
 //   - jwt/fetch_api_key verifies HS256 for real (jose) against the configured JWT_AUTH_KEYS secret;
-//   - GET /users defaults to client_gravatar=true (FL 92+), hides delivery_email by visibility.
+//   - GET /users defaults to client_gravatar=true (FL 92+), hides delivery_email by visibility;
+//   - DELETE /users/me/avatar: the restriction as for uploads, then back to the organisation's
+//     default (Gravatar; from FL 443 the realm's default_avatar_source) with avatar_version += 1 —
+//     from FL 443 only when the avatar was uploaded (idempotent), before on every call;
+//   - /user_avatars/… serves every version's files without authentication, old ones included
+//     (zulip/avatar-files.ts).
 //
 // This file wires the routes and holds the API tests drive; each concern lives in zulip/:
 // api-keys (Basic auth), rate-limits, avatar-upload (the upload's checks), user-objects (what a
@@ -21,6 +26,7 @@ import { randomBytes } from 'node:crypto';
 import { jwtVerify } from 'jose';
 import { FakeServer, type FakeRequest, type Faults, type Reply, type Route } from './harness.js';
 import { authenticate, basicEmail, newKey } from './zulip/api-keys.js';
+import { AvatarFiles, type Rendition } from './zulip/avatar-files.js';
 import { checkAvatarUpload } from './zulip/avatar-upload.js';
 import { RateLimits, rateLimited } from './zulip/rate-limits.js';
 import { bool, formBody, success, withHeaders, zulipError } from './zulip/replies.js';
@@ -69,6 +75,9 @@ export class FakeZulip {
   readonly meCalls = new Map<number, number>();
   /** Event queues register made and not deleted. */
   readonly queues = new Set<string>();
+  /** Accepted DELETE /users/me/avatar calls, by the caller's user_id, whether they changed anything or not. */
+  readonly avatarDeletes: number[] = [];
+  readonly #files = new AvatarFiles();
   readonly admin: ZulipUserState;
   readonly host: string;
   #nextId = 8;
@@ -149,6 +158,7 @@ export class FakeZulip {
       emailVisibility: init.emailVisibility ?? 'admins',
     };
     this.users.set(user.userId, user);
+    if (user.avatarSource !== 'G') this.#files.generate(user.userId, user.avatarVersion);
     return user;
   }
 
@@ -174,11 +184,20 @@ export class FakeZulip {
     this.#must(email).isActive = false;
   }
 
-  /** The user picks another picture in the web app: what the tool must then leave alone. */
-  userChangesAvatar(email: string): void {
+  /** The user picks another picture in the web app (`image`, or one of the fake's own making): what
+   * the tool must then leave alone. */
+  userChangesAvatar(email: string, image?: Buffer): void {
     const user = this.#must(email);
     user.avatarVersion++;
     user.avatarSource = 'U';
+    if (image) this.#files.store(user.userId, user.avatarVersion, image);
+    else this.#files.generate(user.userId, user.avatarVersion);
+  }
+
+  /** What /user_avatars/ serves for the user's current avatar (undefined for a Gravatar). */
+  async avatarImage(email: string, rendition: Rendition = 'medium'): Promise<Buffer | undefined> {
+    const user = this.#must(email);
+    return this.#files.read(user.userId, user.avatarVersion, rendition);
   }
 
   /** The next `requests` authenticated requests by this user are answered 429 asking to wait. */
@@ -219,6 +238,9 @@ export class FakeZulip {
       r('users', 'GET', /^\/api\/v1\/users$/, authed((q, me) => this.#listUsers(q, me))),
       r('users_me', 'GET', /^\/api\/v1\/users\/me$/, authed((_q, me) => this.#me(me))),
       r('avatar_upload', 'POST', /^\/api\/v1\/users\/me\/avatar$/, authed((q, me) => this.#upload(q, me))),
+      r('avatar_delete', 'DELETE', /^\/api\/v1\/users\/me\/avatar$/, authed((_q, me) => this.#deleteAvatar(me))),
+      // nginx serves these from disk: no authentication, no rate limit.
+      r('user_avatars', 'GET', /^\/user_avatars\/(\d+\/[0-9a-f]{40}(?:\.png|-medium\.png|\.original))$/, (_q, [path]) => this.#files.serve(path!)),
       r('user_by_email', 'GET', /^\/api\/v1\/users\/([^/]+)$/, authed((q, me, [who]) => this.#userByEmail(q, me, who!))),
       r('jwt_fetch_api_key', 'POST', /^\/api\/v1\/jwt\/fetch_api_key$/, anonymous((q) => this.#jwtFetch(q))),
     ];
@@ -338,7 +360,24 @@ export class FakeZulip {
     const { file, parts } = checked;
     me.avatarVersion++;
     me.avatarSource = 'U';
+    this.#files.store(me.userId, me.avatarVersion, file.bytes);
     this.uploads.push({ userId: me.userId, authEmail: basicEmail(request.headers.authorization) ?? '', bytes: file.bytes, filename: file.filename, contentType: file.contentType, parts, version: me.avatarVersion });
+    return success({ avatar_url: avatarUrl(me, false) });
+  }
+
+  /** zerver/views/user_settings.py delete_avatar_backend. */
+  #deleteAvatar(me: ZulipUserState): Reply {
+    if ((this.#opts.serverAvatarChangesDisabled || this.#opts.realmAvatarChangesDisabled) && !isAdmin(me)) {
+      return zulipError(400, 'BAD_REQUEST', 'Avatar changes are disabled in this organization.');
+    }
+    this.avatarDeletes.push(me.userId);
+    const idempotent = this.#opts.featureLevel >= 443;
+    if (!idempotent || me.avatarSource === 'U') {
+      // do_change_avatar_fields: the new source, avatar_version += 1, an event to everyone.
+      me.avatarSource = idempotent ? this.#opts.defaultAvatarSource : 'G';
+      me.avatarVersion++;
+      if (me.avatarSource !== 'G') this.#files.generate(me.userId, me.avatarVersion);
+    }
     return success({ avatar_url: avatarUrl(me, false) });
   }
 

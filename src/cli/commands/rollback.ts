@@ -8,6 +8,7 @@ import { createRequire } from 'node:module';
 import { UsageError } from '../../errors.js';
 import { EXIT } from '../../exit-codes.js';
 import { Ledger } from '../../ledger/ledger.js';
+import { backupDirFor } from '../../lifecycle/backups.js';
 import type { RowLine } from '../../ledger/lines.js';
 import { createLogger } from '../../log.js';
 import { resolveSettings } from '../../options/settings.js';
@@ -72,6 +73,8 @@ export const rollbackCommand: Command = {
         }
       }
       if (!found) throw new UsageError(`run ${own.run} wrote to ${id}, which the options given do not reach; give that target's options (or the import's --config)`);
+      // Kept images are read from (and what the rollback replaces kept in) the ledger's backup/.
+      found.features.keepBackupsIn?.(backupDirFor(ledgerFile));
       if (!found.features.restore || !found.features.remove) throw new UsageError(`rollback is not implemented for ${type} targets yet (run ${own.run} wrote to ${id}); nothing was changed`);
     }
 

@@ -25,6 +25,8 @@ const HINTS: Record<string, (image: string) => string> = {
   credentials_invalid: () => "the account's credentials were refused: ask the administrator",
   upload_rejected: () => 'the system refused the picture: see the message, or send another photo',
   verify_failed: () => 'the picture did not stick: ask the administrator (the row is tried again)',
+  backup_failed: () => 'the current picture could not be saved before replacing it: ask the administrator (see the message)',
+  no_backup: () => 'the earlier picture was not kept, so it cannot be put back: ask the person to upload it again',
   target_error: () => 'the system refused the change: see the message and ask the administrator',
   retries_exhausted: () => 'a temporary server problem: the row is tried again on the next run',
   internal_error: () => 'a problem in avatar-import itself: send the message to the administrator',

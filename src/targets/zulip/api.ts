@@ -135,14 +135,14 @@ export class ZulipApi {
     return key;
   }
 
-  /** POST /users/me/avatar as the key's owner: multipart with exactly one part, `avatar.jpg`,
-   * image/jpeg (§1: servers differ on which of the two they read). Not idempotent: every upload
-   * bumps avatar_version and notifies the organisation. */
-  async upload(auth: Auth, jpeg: Buffer, options: { idempotent: boolean; what: string }): Promise<string | undefined> {
+  /** POST /users/me/avatar as the key's owner: multipart with exactly one part, named and typed
+   * both (§1: servers differ on which of the two they read; an import sends `avatar.jpg`,
+   * image/jpeg). Not idempotent: every upload bumps avatar_version and notifies the organisation. */
+  async upload(auth: Auth, file: UploadFile, options: { idempotent: boolean; what: string }): Promise<string | undefined> {
     const boundary = `avatar-import-${randomBytes(12).toString('hex')}`;
     const body = Buffer.concat([
-      Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="avatar.jpg"\r\nContent-Type: image/jpeg\r\n\r\n`),
-      jpeg,
+      Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${file.filename}"\r\nContent-Type: ${file.contentType}\r\n\r\n`),
+      file.bytes,
       Buffer.from(`\r\n--${boundary}--\r\n`),
     ]);
     const res = await this.endpoint.send({
@@ -156,6 +156,46 @@ export class ZulipApi {
     const url = object(res, options.what).avatar_url;
     return typeof url === 'string' ? url : undefined;
   }
+
+  /** DELETE /users/me/avatar as the key's owner (§2): back to the organisation's default avatar.
+   * Returns the avatar_url the server then reports. From Zulip 12.0 (FL 443) it changes nothing
+   * unless the avatar was uploaded; before, every call bumped avatar_version and notified everyone,
+   * so callers only send it for an uploaded avatar. Re-sending is harmless either way: the second
+   * call finds a default avatar (12.0) or sets the same default again. */
+  async deleteAvatar(auth: Auth, what: string): Promise<string | undefined> {
+    const res = await this.endpoint.send({ method: 'DELETE', path: UPLOAD_PATH, headers: { authorization: auth.authorization }, idempotent: true, what });
+    const url = object(res, what).avatar_url;
+    return typeof url === 'string' ? url : undefined;
+  }
+
+  /**
+   * The image an avatar URL serves, for keeping before it is replaced. Zulip serves /user_avatars/
+   * without authentication (the path is a salted hash: serve_local_avatar_unauthed), and on S3 the
+   * URL is absolute, on another host: no credential is ever sent with this request. A server on S3
+   * answers /user_avatars/ with a permanent redirect, followed once. Undefined on 404.
+   */
+  async download(url: string, what: string): Promise<Buffer | undefined> {
+    let target = url;
+    for (let hop = 0; hop < 2; hop++) {
+      const res = await this.endpoint.send({ method: 'GET', path: target, headers: { accept: 'image/*' }, expect: [301, 302, 307, 308, 404], what });
+      if (res.status === 404) return undefined;
+      if (res.status < 300) return res.body;
+      const location = res.headers.location;
+      if (typeof location !== 'string' || hop > 0) break;
+      const next = new URL(location, target);
+      if (next.protocol !== 'https:' && next.protocol !== 'http:') break;
+      target = next.href;
+    }
+    throw new RowError('backup_failed', `${what}: ${url} redirects more than once, or nowhere`);
+  }
+}
+
+/** One file for POST /users/me/avatar. */
+export interface UploadFile {
+  readonly bytes: Buffer;
+  /** `avatar.jpg`, `avatar.png` …: 11.x guesses the type from this name (§1). */
+  readonly filename: string;
+  readonly contentType: string;
 }
 
 function form(params: Record<string, string>, auth?: Auth): { body: Buffer; headers: Record<string, string> } {

@@ -55,6 +55,10 @@ export const userPolicy: ErrorPolicy = {
     if (response.status === 400 && code === 'BAD_IMAGE') {
       return new RowError('upload_rejected', `${what(request)}: Zulip could not use the image (${said(response)})`);
     }
+    if (response.status === 400 && request.path === UPLOAD_PATH && request.method === 'DELETE') {
+      // DELETE takes no parameters: its only refusal is the organisation's restriction (§2).
+      return new RowError('avatar_changes_disabled', `${what(request)}: Zulip refused to remove the avatar (${said(response)})`);
+    }
     if (response.status === 400 && request.path === UPLOAD_PATH) {
       // One file, within the size limit, is what the tool always sends, and restricted
       // organisations are found at start-up: a BAD_REQUEST here is the server's policy (the

@@ -19,7 +19,8 @@ import { writeThenVerify } from '../../net/write-then-verify.js';
 import type { Account, Applied, ApplyOptions, Avatar, Prior, Target, TargetFeatures, TargetLimits } from '../target.js';
 import { targetPacer, type PacingDeps } from '../pacing.js';
 import { startup } from '../startup.js';
-import { ZulipApi, type Auth, type ZulipUser } from './api.js';
+import { BackupStore, isBackupRef } from '../../lifecycle/backups.js';
+import { ZulipApi, type Auth, type UploadFile, type ZulipUser } from './api.js';
 import { Directory } from './directory.js';
 import { adminPolicy, anonymousPolicy, userPolicy } from './errors.js';
 import { KeyCache } from './key-cache.js';
@@ -65,10 +66,17 @@ export class ZulipTarget implements Target<Resolved> {
   readonly features: TargetFeatures<Resolved> = {
     guardsUserChanges: true,
     bulkDiscovery: true,
-    backupPrevious: false,
+    // An uploaded avatar cannot be set again by reference: the image is kept before it is
+    // replaced (#keep), and restore uploads it again.
+    backupPrevious: true,
     findsUsersByEmail: true,
     // Emails are case-insensitive in Zulip: Ana@x and ana@x are the same row.
     canonical: (user) => user.trim().toLowerCase(),
+    keepBackupsIn: (dir) => {
+      this.#backups = new BackupStore(dir);
+    },
+    restore: (account, previous) => this.#restore(account, previous),
+    remove: (account) => this.#remove(account),
   };
   /** Known after open(). */
   serverVersion?: string;
@@ -79,6 +87,8 @@ export class ZulipTarget implements Target<Resolved> {
   readonly #userPacers = new Map<string, Pacer>();
   /** Keys already checked with GET /users/me (by a digest of email and key). */
   readonly #confirmed = new Set<string>();
+  /** Where replaced avatars are kept (features.keepBackupsIn); none when never told. */
+  #backups?: BackupStore;
 
   constructor(private readonly config: ZulipConfig, private readonly deps: ZulipDeps) {
     this.id = `zulip:${config.site}`;
@@ -201,6 +211,55 @@ export class ZulipTarget implements Target<Resolved> {
   }
 
   async apply(account: Account<Resolved>, avatar: Avatar, options: ApplyOptions = {}): Promise<Applied> {
+    return this.#asUser(account, (api, credential, me) =>
+      this.#upload(api, credential, account.state.user, me, { bytes: avatar.jpeg, filename: 'avatar.jpg', contentType: 'image/jpeg' }, options));
+  }
+
+  /** Rollback: `previous` as an earlier write recorded it. A kept image is uploaded again (the
+   * same upload as an import, verified the same way); the organisation's default is set back
+   * with DELETE. What it replaces is kept in turn, so that a rollback can be rolled back. */
+  async #restore(account: Account<Resolved>, previous: string): Promise<Applied> {
+    if (previous === DEFAULT_AVATAR || isDefaultAvatarUrl(previous, this.config.site)) {
+      const removed = await this.#remove(account);
+      return { remote: '', ...removed };
+    }
+    if (!isBackupRef(previous)) {
+      throw new RowError('no_backup', `the avatar to restore (${previous}) was not kept: the run that replaced it predates backups; nothing was changed`);
+    }
+    const backups = this.#backups;
+    if (!backups) throw new Error('zulip target: restore() needs features.keepBackupsIn() first');
+    let file: UploadFile;
+    try {
+      const kept = await backups.get(previous);
+      file = { bytes: kept.bytes, filename: `avatar.${kept.ext}`, contentType: MIME[kept.ext]! };
+    } catch (error) {
+      throw new RowError('no_backup', `${(error as Error).message}; nothing was changed`);
+    }
+    return this.#asUser(account, (api, credential, me) => this.#upload(api, credential, account.state.user, me, file, {}));
+  }
+
+  /** Back to the organisation's default avatar (DELETE /users/me/avatar as the user), the
+   * uploaded one kept first. Idempotent: a user who shows the default already is sent nothing
+   * (before Zulip 12.0 every DELETE bumped avatar_version and notified the organisation). */
+  async #remove(account: Account<Resolved>): Promise<{ readonly previous?: string; readonly replaced?: string }> {
+    return this.#asUser(account, async (api, credential, me) => {
+      const { user } = account.state;
+      const state = me ?? user;
+      if (!ownAvatar(state, this.#open().defaultAvatarSource, this.config.site)) return { previous: DEFAULT_AVATAR };
+      const kept = await this.#keep(api, credential.email, state);
+      const url = await api.deleteAvatar({ authorization: basic(credential.email, credential.key) }, `remove the avatar of ${credential.email}`);
+      // DELETE of an uploaded avatar is do_change_avatar_fields: avatar_version += 1 (§2).
+      this.#open().directory.remember({ ...user, ...(state.avatarVersion !== undefined ? { avatarVersion: state.avatarVersion + 1 } : {}), avatarUrl: url ?? null });
+      return kept;
+    });
+  }
+
+  /**
+   * Run `work` as the account's own user: writable, with their key (refetched once when a cached
+   * one is refused), confirmed with GET /users/me (`me`: the fresh account when it was just
+   * confirmed), on a pacer of their own for the time of the row.
+   */
+  async #asUser<T>(account: Account<Resolved>, work: (api: ZulipApi, credential: UserCredential, me: ZulipUser | undefined) => Promise<T>): Promise<T> {
     const session = this.#open();
     const { user, email } = account.state;
     this.#checkWritable(user, email, session.keys);
@@ -212,11 +271,37 @@ export class ZulipTarget implements Target<Resolved> {
       const api = this.#api(session.http, pacer, userPolicy);
       return await this.#withKey(user, email, async (credential) => {
         const me = await this.#confirm(api, credential, user);
-        return this.#upload(api, credential, user, me, avatar, options);
+        return work(api, credential, me);
       });
     } finally {
       this.#userPacers.delete(id);
       pacer.stop(new Error('zulip: row finished'));
+    }
+  }
+
+  /**
+   * Keep the avatar about to be replaced, when it is the user's upload (a default is set again
+   * with DELETE, nothing to keep): the 500 px rendition Zulip serves (the uploaded original is not
+   * served by any documented route, §9), else the 100 px one. Returns what the ledger records:
+   * `previous` naming the kept image (or `default`), `replaced` the avatar_version it had. A
+   * target never told where to keep images (one driven directly, as in unit tests) records the
+   * avatar's URL instead, which rollback refuses as not kept. Throws backup_failed before anything
+   * is changed when the image cannot be had or written: never replace what could not be kept.
+   */
+  async #keep(api: ZulipApi, email: string, state: Pick<ZulipUser, 'avatarUrl' | 'avatarVersion'>): Promise<{ previous: string; replaced?: string }> {
+    const { site } = this.config;
+    if (!ownAvatar(state, this.#open().defaultAvatarSource, site)) return { previous: DEFAULT_AVATAR };
+    const replaced = state.avatarVersion === undefined ? {} : { replaced: String(state.avatarVersion) };
+    const url = new URL(state.avatarUrl!, site + '/').href;
+    if (!this.#backups) return { previous: url, ...replaced };
+    const what = `keep the avatar of ${email} before replacing it`;
+    const medium = mediumUrl(url);
+    const bytes = (medium === undefined ? undefined : await api.download(medium, what)) ?? (await api.download(url, what));
+    if (bytes === undefined) throw new RowError('backup_failed', `${what}: ${url} answers 404; nothing was changed`);
+    try {
+      return { previous: await this.#backups.put(bytes), ...replaced };
+    } catch (error) {
+      throw new RowError('backup_failed', `${what} in ${this.#backups.dir}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}; nothing was changed`);
     }
   }
 
@@ -307,12 +392,13 @@ export class ZulipTarget implements Target<Resolved> {
     return me;
   }
 
-  async #upload(api: ZulipApi, credential: UserCredential, user: ZulipUser, me: ZulipUser | undefined, avatar: Avatar, options: ApplyOptions): Promise<Applied> {
+  async #upload(api: ZulipApi, credential: UserCredential, user: ZulipUser, me: ZulipUser | undefined, file: UploadFile, options: ApplyOptions): Promise<Applied> {
     const { admin, adminAuth, directory } = this.#open();
     const auth: Auth = { authorization: basic(credential.email, credential.key) };
     const what = `upload the avatar of ${credential.email}`;
     const before = me?.avatarVersion ?? user.avatarVersion;
-    const beforeUrl = me ? me.avatarUrl : user.avatarUrl;
+    // What rollback needs, kept before anything changes (a backup_failed row changed nothing).
+    const kept = await this.#keep(api, credential.email, me ?? user);
     // Zulip's `current` is avatar_version, which the upload moves to before + 1 (§1): that is the
     // value to expect. Unknown (a server that reports no version): the intent names nothing.
     await options.intend?.(before === undefined ? undefined : String(before + 1));
@@ -320,7 +406,7 @@ export class ZulipTarget implements Target<Resolved> {
     // and a second event: the upload landed if the version moved past the one seen before.
     const landed = await writeThenVerify<{ url: string | undefined; version?: number }>({
       write: async (idempotent) => {
-        const url = await api.upload(auth, avatar.jpeg, { idempotent, what });
+        const url = await api.upload(auth, file, { idempotent, what });
         if (!idempotent) return { url };
         // A re-send (retried by the pacer, and racing the lost first send) may have landed more
         // than once: each landing bumps avatar_version, so before + 1 could be wrong. Record what
@@ -341,11 +427,7 @@ export class ZulipTarget implements Target<Resolved> {
     // would keep their picture (changed_by_user): the safe side.
     version ??= before === undefined ? undefined : before + 1;
     directory.remember({ ...user, ...(version !== undefined ? { avatarVersion: version } : {}), avatarUrl: url ?? null });
-    const previous = beforeUrl ? new URL(beforeUrl, this.config.site + '/').href : before !== undefined ? String(before) : undefined;
-    return {
-      remote: version !== undefined ? String(version) : (url ?? 'uploaded'),
-      ...(previous !== undefined ? { previous } : {}),
-    };
+    return { remote: version !== undefined ? String(version) : (url ?? 'uploaded'), ...kept };
   }
 }
 
@@ -371,6 +453,26 @@ export function ownAvatar(user: Pick<ZulipUser, 'avatarUrl' | 'avatarVersion'>, 
   if (defaultSource === 'J' && (user.avatarVersion ?? 1) <= 1) return false;
   return true;
 }
+
+/** What `previous` records for an avatar that was the organisation's default (Gravatar,
+ * Jdenticon, the static image): set again with DELETE, nothing kept. */
+export const DEFAULT_AVATAR = 'default';
+
+/** A `previous` URL that ledgers from before backups recorded for a default avatar. */
+function isDefaultAvatarUrl(value: string, site: string): boolean {
+  return /^https?:\/\//.test(value) && !ownAvatar({ avatarUrl: value }, undefined, site);
+}
+
+/** The 500 px rendition beside an uploaded avatar's 100 px one (`<hash>.png` → `<hash>-medium.png`,
+ * on local storage and S3 alike: upload_backend.get_avatar_url); undefined for another shape. */
+function mediumUrl(url: string): string | undefined {
+  const parsed = new URL(url);
+  if (!parsed.pathname.endsWith('.png') || parsed.pathname.endsWith('-medium.png')) return undefined;
+  parsed.pathname = parsed.pathname.replace(/\.png$/, '-medium.png');
+  return parsed.href;
+}
+
+const MIME: Readonly<Record<string, string>> = { png: 'image/png', jpg: 'image/jpeg', gif: 'image/gif', webp: 'image/webp' };
 
 function refused(error: unknown): error is AvatarError {
   return error instanceof AvatarError && error.code === 'credentials_invalid';

@@ -2,6 +2,7 @@
 // visible, else the dummy `user{id}@host`; delivery_email by email_address_visibility; avatar_url
 // null for Gravatar users when the client computes Gravatars itself (client_gravatar).
 import { createHash } from 'node:crypto';
+import { avatarPath } from './avatar-files.js';
 import { isAdmin, type ZulipUserState } from './state.js';
 
 export function canSeeEmail(viewer: ZulipUserState, user: ZulipUserState): boolean {
@@ -38,6 +39,5 @@ export function avatarUrl(user: ZulipUserState, clientGravatar: boolean): string
     const md5 = createHash('md5').update(user.email.toLowerCase()).digest('hex');
     return `https://secure.gravatar.com/avatar/${md5}?d=identicon&version=${user.avatarVersion}`;
   }
-  const hash = createHash('sha1').update(`${user.userId}:${user.avatarVersion}:salt`).digest('hex');
-  return `/user_avatars/2/${hash}.png`;
+  return `/user_avatars/${avatarPath(user.userId, user.avatarVersion)}.png`;
 }
