@@ -33,7 +33,11 @@ export interface EndLine {
   compacted?: boolean;
 }
 
-export type RowStatus = 'ok' | 'skipped' | 'failed';
+/** `removed` (issue 13, `--remove-missing`): a leaver's avatar that the tool had set was taken
+ * away: `previous` is what the tool had set, `remote` what the target holds after it (the avatar
+ * the user had before the tool, or '' for none). It has no `outputSha256`, so it is never a held
+ * line: a user whose latest line is `removed` is new to the next import. */
+export type RowStatus = 'ok' | 'skipped' | 'failed' | 'removed';
 
 export interface RowLineError {
   /** A stable code from ROW_CODES (src/errors.ts), or a target's own. */
@@ -115,6 +119,10 @@ export type IntentLine = Omit<RowLine, 'type' | 'status' | 'reason' | 'error' | 
   /** The reference the target is about to hold; absent when it cannot be known before the write
    * (then the intent only records that a write was under way). */
   remote?: string;
+  /** A leaver's removal (`--remove-missing`), not an import's write: the target is about to hold
+   * `remote` (the avatar the user had before the tool, '' for none) instead of the tool's avatar
+   * (`outputSha256`, `bytes`). An import never takes it for its own write. */
+  removes?: true;
 };
 
 /** A row line that says what the target holds: usable as the target's `Prior`. */

@@ -41,7 +41,8 @@ export async function rollback(config: RollbackRun): Promise<RollbackResult> {
   const lanes = new Map([...config.targets].map(([id, { concurrency }]) => [id, pLimit(concurrency)]));
 
   const emit = async (line: RowLine): Promise<void> => {
-    counts[line.status]++;
+    // Never `removed`: a rollback sets avatars back, it does not remove a leaver's.
+    counts[line.status as keyof typeof counts]++;
     if (!config.dryRun) await config.ledger.append(line);
     config.onRow(line);
   };

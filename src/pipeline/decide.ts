@@ -8,7 +8,7 @@
 // `factsOf`), one branch below at the place in the order where it applies, returning `protect`
 // or `skip` with a new stable reason (or a new action, handled once in run.ts), and one row in the
 // table test. The order of the branches is the policy: read it top to bottom.
-import type { RowLineError } from '../ledger/lines.js';
+import type { RowLineError, RowStatus } from '../ledger/lines.js';
 
 /** How the row's source compares with a ledger line. `unknown`: size or mtime differ but the line
  * has a content hash, so hashing the source (a read) would tell. */
@@ -25,7 +25,7 @@ export interface RowFacts {
   /** The target protects avatars users set themselves (`features.guardsUserChanges`). */
   readonly guardsUserChanges: boolean;
   /** The latest outcome for (target, user), unless it was a duplicate row of another user. */
-  readonly latest?: { readonly status: 'ok' | 'skipped' | 'failed'; readonly error?: RowLineError; readonly heals: boolean };
+  readonly latest?: { readonly status: RowStatus; readonly error?: RowLineError; readonly heals: boolean };
   /** The source against `latest` (same source, same settings, same bytes?). */
   readonly latestSource?: SourceMatch;
   /** The last line that says what the target holds from the tool (`remote`, `outputSha256`). */

@@ -21,6 +21,8 @@ import { DEFAULT_HALT_RULE } from './misconfiguration.js';
 import type { TargetLimits } from '../targets/target.js';
 import type { Plan, PlannedTarget } from './plan.js';
 import { run } from './run.js';
+import { planLeavers } from '../lifecycle/leavers-plan.js';
+import { removeLeavers } from '../lifecycle/leavers.js';
 import type { RunTarget } from './run.js';
 
 export interface ExecuteIo {
@@ -69,6 +71,13 @@ export async function execute(plan: Plan, io: ExecuteIo): Promise<ExitCode> {
       if (!ledgers.has(path)) ledgers.set(path, await Ledger.open(path, { readOnly: dryRun, createFolder: planned.ledgerIsDefault }));
     }
     const ledgerOf = (planned: PlannedTarget): Ledger => ledgers.get(planned.ledgerPath)!;
+    // --remove-missing: the export read once and the leavers counted against the cap before any
+    // target is contacted (a damaged export: exit 2; past the cap: exit 3, nothing sent).
+    const leaving = await planLeavers(plan, ledgerOf);
+    for (const [id, { leavers, cap }] of leaving) {
+      const n = leavers.length;
+      log.info(`${id}: --remove-missing: ${n === 0 ? 'no user' : `${n} user${n === 1 ? '' : 's'}`} not in the CSV with the avatar the tool set (cap ${cap})${n === 0 ? '' : `: ${n === 1 ? 'it' : 'theirs'} ${dryRun ? 'would be' : 'is'} removed after the import`}`);
+    }
     process.on('SIGINT', onSigint);
     process.on('SIGTERM', onSigterm);
 
@@ -180,8 +189,26 @@ export async function execute(plan: Plan, io: ExecuteIo): Promise<ExitCode> {
       });
     progress?.stop();
     if (ticks) clearInterval(ticks);
+    // The leavers, once the rows that are there are done: not on a target that stopped, and not
+    // after an interrupt (the next run removes them).
+    const leaverLanes = lanes.flatMap(({ planned }) => {
+      const leavers = leaving.get(planned.target.id)?.leavers;
+      if (!leavers || leavers.length === 0 || result.fatal.has(planned.target.id)) return [];
+      return [{ target: planned.target, ledger: ledgerOf(planned), concurrency: planned.concurrency, leavers }];
+    });
+    const removalFatal = leaverLanes.length === 0 || stop.signal.aborted ? new Map<string, never>() : await removeLeavers({
+      runId: plan.runId, lanes: leaverLanes, dryRun, signal: stop.signal, redact: log.redact,
+      onRow: async (line, previous) => {
+        tally.addLeaver(line, previous);
+        tallies.get(line.target)?.addLeaver(line, previous);
+        // A removal is always said (an audit trail on cron's mail), a dry run's on standard output.
+        if (!dryRun && line.status !== 'skipped') log.info(describeLeaver(line, dryRun, several));
+        else rowLines?.write(describeLeaver(line, dryRun, several) + '\n');
+        await runReports.leaver({ line, ...(previous ? { previous } : {}) });
+      },
+    });
     for (const planned of plan.targets) {
-      const error = result.fatal.get(planned.target.id);
+      const error = result.fatal.get(planned.target.id) ?? removalFatal.get(planned.target.id);
       if (error) fatal.set(planned, { code: error.code, message: log.redact(error.message) });
     }
 
@@ -200,6 +227,7 @@ export async function execute(plan: Plan, io: ExecuteIo): Promise<ExitCode> {
         ledgerPath: dryRun ? undefined : planned.ledgerPath, dryRun, interrupted,
         ...(several ? {} : { imagesRead: result.imagesRead, imageBytesRead: result.imageBytesRead }),
         ...(stopped ? { fatal: stopped } : {}),
+        removeMissing: planned.values.run.removeMissing,
       });
       // Several targets: a block each, headed by the target and indented.
       blocks.push(several ? `${planned.target.id}:\n${text.replace(/^/gm, '  ')}` : text);
@@ -214,12 +242,13 @@ export async function execute(plan: Plan, io: ExecuteIo): Promise<ExitCode> {
       for (const [path, ledger] of ledgers) {
         const mine = lanes.filter(({ planned }) => planned.ledgerPath === path);
         if (mine.length === 0) continue;
-        const counts = { ok: 0, skipped: 0, failed: 0 };
+        const counts: Record<string, number> = { ok: 0, skipped: 0, failed: 0 };
         for (const { planned } of mine) {
           const t = several ? tallies.get(planned.target.id)! : tally;
-          counts.ok += t.ok;
-          counts.skipped += t.skipped;
-          counts.failed += t.failed;
+          counts.ok! += t.ok;
+          counts.skipped! += t.skipped + t.leaversKept;
+          counts.failed! += t.failed;
+          if (t.removed > 0) counts.removed = (counts.removed ?? 0) + t.removed;
         }
         await ledger.append({ type: 'end', run: plan.runId, ended: new Date().toISOString(), exit: code, counts });
       }
@@ -279,6 +308,14 @@ function normaliseFor(planned: PlannedTarget, limits: TargetLimits): NormaliseOp
     maxPixels: image.maxPixels,
   };
   return normalise;
+}
+
+function describeLeaver(line: RowLine, dryRun: boolean, several: boolean): string {
+  const who = `${several ? `${line.target}: ` : ''}${line.user} (not in the CSV)`;
+  if (line.status === 'failed') return `${who}: ${dryRun ? 'would fail' : 'removal failed'}: ${line.error?.code}: ${line.error?.message}`;
+  if (line.status === 'skipped') return `${who}: left alone (${line.reason})`;
+  const what = line.remote ? `the avatar they had before set again (${line.remote})` : 'avatar cleared';
+  return `${who}: ${dryRun ? 'would remove' : line.reason === 'recovered' ? 'removed by an interrupted run, recorded' : 'removed'}: ${what}`;
 }
 
 function describeRow(line: RowLine, dryRun: boolean, several: boolean): string {

@@ -4,6 +4,7 @@
 
 import { opendir, stat } from 'node:fs/promises';
 import { basename, join, relative, resolve } from 'node:path';
+import type { RowStatus } from '../ledger/lines.js';
 
 export interface HaltRule {
   /** Fraction of the first `window` rows failing with one code that halts the run; 0 turns it off. */
@@ -19,7 +20,7 @@ export const DEFAULT_HALT_RULE: HaltRule = { ratio: 0.9, window: 50, minimum: 10
 
 /** What the watch saw of one finished row. */
 export interface Outcome {
-  readonly status: 'ok' | 'skipped' | 'failed';
+  readonly status: RowStatus;
   readonly code?: string;
   /** The image cell as written (for the file_not_found hint) and the user (for user_not_found). */
   readonly cell?: string;

@@ -39,6 +39,21 @@ export const runArea = area('run', 'Run', {
     help: 'only users never done on the target; the others are skipped (not_new)',
     perTarget: true,
   }),
+  'remove-missing': boolean({
+    default: false,
+    doc: "leavers: users for whom the ledger says the tool set the avatar on the target and who are not in this CSV get it removed (the avatar they had before the tool set again, else none), as `removed` lines. Only avatars still as the tool left them. The CSV is read once before anything is sent; refused (exit 2) with `--shard`, `--only-new`, standard input, or a CSV with malformed rows. See [Leavers](#leavers---remove-missing).",
+    help: "remove the avatar the tool set for users no longer in the CSV (leavers)",
+    perTarget: true,
+  }),
+  'max-removals': integer({
+    arg: 'N',
+    min: 0,
+    max: 1_000_000_000,
+    doc: 'with `--remove-missing`: when more users than this would lose their avatar on a target, the run stops before importing or removing anything (exit 3). 0: no removals allowed.',
+    help: 'with --remove-missing: stop (exit 3) before anything is sent when more would be removed',
+    defaultDoc: '5 % of the users the ledger knows on the target, at least 10',
+    perTarget: true,
+  }),
   'overwrite-user-changes': boolean({
     default: false,
     doc: "replace avatars that users set themselves since the tool's last run (remote targets).",

@@ -20,6 +20,7 @@ import type { Target, TargetContext, TargetFactory } from '../targets/target.js'
 import { parseShard, shardLedgerPath, shardRate } from '../input/shard.js';
 import type { Shard } from '../input/shard.js';
 import { ledgerFor } from './ledger-path.js';
+import { checkRemoveMissing } from '../lifecycle/leavers-usage.js';
 
 export interface Plan {
   readonly runId: string;
@@ -43,6 +44,9 @@ export interface Plan {
   readonly targets: readonly PlannedTarget[];
   /** `--shard`: only users of this shard are processed (see input/shard.ts). */
   readonly shard?: Shard;
+  /** The export opened again from its start, read as `csv` is (same columns, encoding, skips):
+   * --remove-missing's first pass. Undefined for standard input. */
+  readonly reopen?: () => Promise<TableInput>;
 }
 
 export interface PlannedTarget {
@@ -109,15 +113,16 @@ export async function plan(settings: Settings, context: PlanContext): Promise<Pl
     if (twin) throw new UsageError(`two targets are the same destination (${target.id}): give each entry of targets: its own server or folder`);
     built.push({ wanted, target, concurrency });
   }
+  checkRemoveMissing(built, { sharded: shard !== undefined, fromStdin });
 
-  const opened = await openTable(csvPath, context.stdin, {
+  const tableOptions = {
     ...(input.delimiter === undefined ? {} : { delimiter: input.delimiter }),
     ...(input.encoding === undefined ? {} : { encoding: input.encoding }),
     skipLines: input.skipLines,
     ...(input.skipRowsMatching === undefined ? {} : { skipRowsMatching: input.skipRowsMatching }),
     ...(input.sheet === undefined ? {} : { sheet: input.sheet }),
-    onEncoding: (line) => context.log.warn(line),
-  });
+  };
+  const opened = await openTable(csvPath, context.stdin, { ...tableOptions, onEncoding: (line) => context.log.warn(line) });
   const csv = opened.table;
   // The first lines of output: how the file was read, then which columns were chosen.
   if (opened.notice) context.log.info(opened.notice);
@@ -189,6 +194,14 @@ export async function plan(settings: Settings, context: PlanContext): Promise<Pl
     values: settings,
     targets,
     ...(shard ? { shard } : {}),
+    ...(csvPath ? {
+      reopen: async () => {
+        // Detection of the encoding and delimiter looks at the same bytes, so it decides the same.
+        const again = (await openTable(csvPath, context.stdin, tableOptions)).table;
+        again.useColumns([...used]);
+        return again;
+      },
+    } : {}),
   };
 }
 

@@ -20,6 +20,7 @@ import type { RowEvent, RowReporter } from '../report/events.js';
 import { inShard } from '../input/shard.js';
 import type { Shard } from '../input/shard.js';
 import { decide } from './decide.js';
+import { removalLanded } from '../lifecycle/removal-intent.js';
 import { describeVerdict, FailureWatch, fileNotFoundHint } from './misconfiguration.js';
 import type { HaltRule, Verdict } from './misconfiguration.js';
 import type { Decision, RowFacts, SourceMatch } from './decide.js';
@@ -124,6 +125,9 @@ interface Part {
   latest?: RowLine;
   /** A pending intent (a write an earlier run began and never recorded). */
   intent?: IntentLine;
+  /** A pending removal (--remove-missing) an earlier run began and never recorded: the user left
+   * and is back. Never taken for an import's write. */
+  removal?: IntentLine;
   decision?: Decision;
 }
 
@@ -268,7 +272,8 @@ export async function run(config: RunConfig): Promise<RunResult> {
       // A duplicate row's failure describes that run's CSV, not this user's state.
       part.latest = found.latest?.error?.code === 'duplicate_user' ? undefined : found.latest;
       part.held = found.held;
-      part.intent = found.intent;
+      if (found.intent?.removes) part.removal = found.intent;
+      else part.intent = found.intent;
       const { latest, held } = part;
       const facts = part.facts;
       if (latest) facts.latest = { status: latest.status, ...(latest.error ? { error: latest.error } : {}), heals: latest.error ? heals(latest.error.code) : true };
@@ -298,6 +303,14 @@ export async function run(config: RunConfig): Promise<RunResult> {
       facts.heldSource = match(part.held, part.lane.settings);
       if (part.account) {
         facts.account = part.account;
+        const { removal } = part;
+        // The removal landed (the target shows what it named): the tool holds nothing of theirs
+        // any more, as after a `removed` line; the user comes back as new.
+        if (removal && part.held && removalLanded(removal, part.account.current, part.lane.target)) {
+          part.held = undefined;
+          delete facts.held;
+          facts.heldSource = 'different';
+        }
         const { intent } = part;
         if (intent) {
           const { current } = part.account;

@@ -31,7 +31,8 @@ export interface JsonSummary {
   durationSeconds: number;
   rows: number;
   rowsPerSecond: number;
-  status: { ok: number; skipped: number; failed: number; changedByUser: number };
+  /** `removed`: leavers' avatars removed (--remove-missing), not counted in `rows`. */
+  status: { ok: number; skipped: number; failed: number; changedByUser: number; removed: number };
   failures: { new: number; carriedOver: number; byCode: Record<string, number> };
   targets: Record<string, Pick<JsonSummary, 'status' | 'failures'> & { ledger?: string }>;
   imagesRead: number | null;
@@ -75,7 +76,7 @@ function block(c: TargetCounts): Pick<JsonSummary, 'status' | 'failures'> {
   // Commonest code first, as the text summary lists them.
   const byCode = Object.fromEntries(Object.entries(c.failuresByCode).sort(([a, x], [b, y]) => y - x || a.localeCompare(b)));
   return {
-    status: { ok: c.ok, skipped: c.skipped, failed: c.failed, changedByUser: c.changedByUser },
+    status: { ok: c.ok, skipped: c.skipped, failed: c.failed, changedByUser: c.changedByUser, removed: c.removed },
     failures: { new: c.newFailures, carriedOver: c.carriedOverFailures, byCode },
   };
 }

@@ -123,6 +123,15 @@ export class Reports implements RowReporter {
     await this.#failed?.row(event);
   }
 
+  /**
+   * A leaver's line (--remove-missing): counted, and logged (a removal always, as an audit trail),
+   * but not a card of the contact sheet nor a row of the failed-rows file, which show the CSV.
+   */
+  leaver(event: RowEvent): void {
+    this.counts.row(event);
+    if (this.#verbose || event.line.status !== 'skipped') this.log?.write(event.line.status === 'failed' ? 'warn' : 'info', 'leaver', describe(event.line), rowFields(event.line));
+  }
+
   /** The run's first event: what it will do (the plan's options, never secrets). */
   runStart(msg: string, plan: Readonly<Record<string, unknown>>): void {
     this.log?.write('info', 'run_start', msg, { plan });
@@ -195,6 +204,7 @@ function describe(line: RowLine): string {
   const who = `row ${line.row}${line.user ? ` ${line.user}` : ''}`;
   if (line.status === 'failed') return `${who}: failed: ${line.error?.code}: ${line.error?.message}`;
   if (line.status === 'skipped') return `${who}: skipped (${line.reason ?? 'unchanged'})`;
+  if (line.status === 'removed') return `${line.user}: ${line.reason === 'dry_run' ? 'would remove' : 'removed'} (not in the CSV)`;
   return `${who}: ${line.reason === 'dry_run' ? 'would write' : 'ok'}`;
 }
 

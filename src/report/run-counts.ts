@@ -8,6 +8,8 @@ export interface TargetCounts {
   ok: number;
   skipped: number;
   failed: number;
+  /** Leavers' avatars removed (--remove-missing); not CSV rows. */
+  removed: number;
   /** Skipped because the user set their own avatar since the tool's. */
   changedByUser: number;
   failuresByCode: Record<string, number>;
@@ -23,7 +25,7 @@ export class RunCounts implements RowSink {
     const { line } = event;
     let counts = this.targets.get(line.target);
     if (!counts) {
-      counts = { ok: 0, skipped: 0, failed: 0, changedByUser: 0, failuresByCode: {}, newFailures: 0, carriedOverFailures: 0 };
+      counts = { ok: 0, skipped: 0, failed: 0, removed: 0, changedByUser: 0, failuresByCode: {}, newFailures: 0, carriedOverFailures: 0 };
       this.targets.set(line.target, counts);
     }
     counts[line.status]++;
@@ -39,11 +41,12 @@ export class RunCounts implements RowSink {
 
   /** All targets added up. */
   total(): TargetCounts {
-    const sum: TargetCounts = { ok: 0, skipped: 0, failed: 0, changedByUser: 0, failuresByCode: {}, newFailures: 0, carriedOverFailures: 0 };
+    const sum: TargetCounts = { ok: 0, skipped: 0, failed: 0, removed: 0, changedByUser: 0, failuresByCode: {}, newFailures: 0, carriedOverFailures: 0 };
     for (const counts of this.targets.values()) {
       sum.ok += counts.ok;
       sum.skipped += counts.skipped;
       sum.failed += counts.failed;
+      sum.removed += counts.removed;
       sum.changedByUser += counts.changedByUser;
       sum.newFailures += counts.newFailures;
       sum.carriedOverFailures += counts.carriedOverFailures;

@@ -9,6 +9,8 @@ export interface SummaryContext {
   readonly interrupted: false | { readonly signal: 'SIGINT' | 'SIGTERM'; readonly left?: number };
   readonly imagesRead?: number;
   readonly imageBytesRead?: number;
+  /** --remove-missing was on for this target: the leavers' count is shown even when 0. */
+  readonly removeMissing?: boolean;
 }
 
 /** The end-of-run report: counts, the commonest error codes with a row to look at, the ledger. */
@@ -25,7 +27,11 @@ export function summarise(tally: Tally, context: SummaryContext, now = Date.now(
   lines.push(
     `${context.dryRun ? 'dry run: ' : ''}${tally.done} rows in ${formatDuration(seconds)}` +
       ` (${(tally.done / Math.max(seconds, 0.001)).toFixed(1)} rows/s):` +
-      ` ${tally.ok} ${verb ? `${verb} ` : ''}ok, ${tally.skipped} skipped${kept.length ? ` (${kept.join(', ')})` : ''}, ${tally.failed} failed${failures}`,
+      ` ${tally.ok} ${verb ? `${verb} ` : ''}ok, ${tally.skipped} skipped${kept.length ? ` (${kept.join(', ')})` : ''}, ${tally.failed} failed${failures}` +
+      // Leavers are users, not rows of this CSV: counted apart.
+      (context.removeMissing || tally.removed > 0
+        ? `; not in the CSV: ${tally.removed} ${context.dryRun ? 'would be removed' : 'removed'}${tally.leaversKept ? `, ${tally.leaversKept} left alone` : ''}`
+        : ''),
   );
   if (context.imagesRead !== undefined) lines.push(`images read: ${context.imagesRead} (${formatBytes(context.imageBytesRead ?? 0)})`);
   const top = tally.topCodes();

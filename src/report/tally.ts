@@ -17,6 +17,10 @@ export class Tally {
   ok = 0;
   skipped = 0;
   failed = 0;
+  /** Leavers (--remove-missing): users not in the CSV, so not in `done`. Their avatar removed,
+   * or left alone (changed since the tool set it, gone from the target). */
+  removed = 0;
+  leaversKept = 0;
   changedByUser = 0;
   /** First contact: the user already had an avatar of their own, kept. */
   hasOwnAvatar = 0;
@@ -54,6 +58,13 @@ export class Tally {
       } else this.codes.set(code, { code, count: 1, sample: { row: line.row, user: line.user } });
       if (this.firstFailures.length < KEPT_FAILURES) this.firstFailures.push(line);
     }
+  }
+
+  /** A leaver's line (--remove-missing): removed, or left alone; a failure counts as any other. */
+  addLeaver(line: RowLine, previous?: FailureFacts): void {
+    if (line.status === 'removed') this.removed++;
+    else if (line.status === 'skipped') this.leaversKept++;
+    else this.add(line, previous);
   }
 
   topCodes(n = 5): CodeCount[] {

@@ -30,10 +30,11 @@ export function formatHistory(user: string, lines: readonly RowLine[]): string {
       line.status === 'failed' ? `failed ${line.error?.code ?? ''}: ${line.error?.message ?? ''}`
         : line.status === 'skipped' ? `skipped${line.reason ? ` (${line.reason})` : ' (unchanged)'}`
           : `${line.status}${line.reason ? ` (${line.reason})` : ''}`;
-    out.push(`${line.ts}  run ${line.run}  ${line.target}  row ${line.row}${line.user === user ? '' : ` as ${line.user}`}  ${outcome}`);
+    // Row 0: a leaver's line (--remove-missing), about a user the run's CSV did not name.
+    out.push(`${line.ts}  run ${line.run}  ${line.target}  ${line.row === 0 ? 'not in the CSV' : `row ${line.row}`}${line.user === user ? '' : ` as ${line.user}`}  ${outcome}`);
     const detail = [
       `source ${line.source}`,
-      ...(line.remote === undefined ? [] : [`holds ${line.remote}`]),
+      ...(line.remote === undefined ? [] : [`holds ${line.remote === '' ? 'nothing' : line.remote}`]),
       ...(line.previous === undefined ? [] : [`previous ${line.previous}`]),
     ];
     out.push(`    ${detail.join('  ')}`);

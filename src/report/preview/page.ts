@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { RowStatus } from '../../ledger/lines.js';
 import { escapeHtml as e, scriptJson } from './html.js';
 
 // The contact sheet's HTML, in the three pieces the writer streams: the head (styles, summary bar,
@@ -22,7 +23,7 @@ export interface CardData {
   readonly line?: number;
   readonly user: string;
   readonly target: string;
-  readonly status: 'ok' | 'skipped' | 'failed';
+  readonly status: RowStatus;
   /** Status as people read it: sent, would send, skipped (unchanged) … */
   readonly label: string;
   readonly code?: string;
