@@ -59,6 +59,12 @@ const cases: [string, Partial<RowFacts>, Decision][] = [
   ['--only-new, never seen: look the user up', { onlyNew: true }, { action: 'need', fact: 'account' }],
   ['--only-new, only ever failed: as without it', { ...failedCorrupt, latestSource: 'same', onlyNew: true }, { action: 'carry-failure', error: corrupt }],
 
+  // A leaver whose avatar --remove-missing removed (latest line `removed`, no held line), back in a later CSV: new again.
+  ['removed as a leaver, back: look the user up', { latest: { status: 'removed', heals: true } }, { action: 'need', fact: 'account' }],
+  ['removed as a leaver (avatar cleared), back: write', { latest: { status: 'removed', heals: true }, ...none }, { action: 'write' }],
+  ['removed as a leaver (their own avatar set again), back: first contact, theirs kept', { latest: { status: 'removed', heals: true }, account: { current: 'mxc://theirs' } }, { action: 'protect', reason: 'has_own_avatar' }],
+  ['removed as a leaver, back in an onboarding wave: new', { latest: { status: 'removed', heals: true }, onlyNew: true, ...none }, { action: 'write' }],
+
   // A write an earlier run began and whose row line a kill lost (a pending intent, issue 11).
   ['lost line, the target holds what the intent named, same source: the tool\'s own (recovered), not the user\'s',
     { ...held, heldSource: 'same', account: { current: 'mxc://new' }, intent: { landed: true, outputSha256: 'bbb' }, intentSource: 'same' }, { action: 'skip', recovered: true }],
