@@ -81,11 +81,11 @@ describe('--json summary', () => {
     expect(JSON.parse(JSON.stringify(summary))).toEqual({
       run: 'r', dryRun: false, exitCode: 1,
       startedAt: '2026-11-30T20:00:00.000Z', finishedAt: '2026-11-30T20:00:03.000Z', durationSeconds: 3, rows: 7, rowsPerSecond: 2.333,
-      status: { ok: 2, skipped: 1, failed: 4, changedByUser: 1 },
+      status: { ok: 2, skipped: 1, failed: 4, changedByUser: 1, removed: 0 },
       failures: { new: 2, carriedOver: 2, byCode: { file_not_found: 2, unsupported_image: 1, user_not_found: 1 } },
       targets: {
-        'dir:/a': { status: { ok: 1, skipped: 1, failed: 2, changedByUser: 1 }, failures: { new: 1, carriedOver: 1, byCode: { file_not_found: 1, unsupported_image: 1 } } },
-        'matrix:hs': { status: { ok: 1, skipped: 0, failed: 2, changedByUser: 0 }, failures: { new: 1, carriedOver: 1, byCode: { file_not_found: 1, user_not_found: 1 } } },
+        'dir:/a': { status: { ok: 1, skipped: 1, failed: 2, changedByUser: 1, removed: 0 }, failures: { new: 1, carriedOver: 1, byCode: { file_not_found: 1, unsupported_image: 1 } } },
+        'matrix:hs': { status: { ok: 1, skipped: 0, failed: 2, changedByUser: 0, removed: 0 }, failures: { new: 1, carriedOver: 1, byCode: { file_not_found: 1, user_not_found: 1 } } },
       },
       imagesRead: 2, imageBytesRead: 1000, ledger: '/l.jsonl', fatal: null, interrupted: false, files: { report: '/failed.csv' },
     });
