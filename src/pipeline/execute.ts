@@ -76,7 +76,7 @@ export async function execute(plan: Plan, io: ExecuteIo): Promise<ExitCode> {
     const leaving = await planLeavers(plan, ledgerOf);
     for (const [id, { leavers, cap }] of leaving) {
       const n = leavers.length;
-      log.info(`${id}: --remove-missing: ${n === 0 ? 'no user' : `${n} user${n === 1 ? '' : 's'}`} not in the CSV with the avatar the tool set (cap ${cap})${n === 0 ? '' : `: ${n === 1 ? 'it' : 'theirs'} ${dryRun ? 'would be' : 'is'} removed after the import`}`);
+      log.info(`${id}: --remove-missing: ${n === 0 ? 'no leavers' : `${n} leaver${n === 1 ? '' : 's'} (not in the CSV, avatar set by the tool), ${dryRun ? 'would be' : 'to be'} removed after the import`} (cap ${cap})`);
     }
     process.on('SIGINT', onSigint);
     process.on('SIGTERM', onSigterm);
