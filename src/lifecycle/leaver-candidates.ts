@@ -91,9 +91,10 @@ export async function findLeavers(ledger: Ledger, targets: readonly LeaverQuery[
 /**
  * A user's avatars on one target, line by line: `held`, what the tool holds; `origin`, what the
  * user had before the tool's first avatar of this stretch (null: nothing; undefined: not known).
- * A write whose `previous` is the tool's own avatar (a new photo over the old one, a rollback to
- * an earlier run's) keeps the origin, so a leaver whose photo changed twice gets back what they
- * had before the tool, not the tool's older photo.
+ * A write made while the tool held an avatar (a new photo over the old one, a rollback to an
+ * earlier run's, --overwrite-user-changes) keeps the origin, so a leaver whose photo changed
+ * twice gets back what they had before the tool, not the tool's older photo. (Whether `previous`
+ * names the tool's avatar cannot be read from it on every target: Zulip's names a kept copy.)
  */
 export interface Origin {
   held: string | undefined;
@@ -113,7 +114,7 @@ export function follow(chain: Origin, line: RowLine): void {
   if (wrote && line.reason === 'recovered') {
     // A write whose line a kill lost: what it replaced is not known unless the tool held it.
     if (chain.held === undefined) chain.origin = undefined;
-  } else if (wrote && !(line.previous !== undefined && line.previous === chain.held)) {
+  } else if (wrote && chain.held === undefined) {
     chain.origin = line.previous ?? null;
   }
   chain.held = line.remote;

@@ -1,11 +1,13 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { lastRun, readLedger, runCli, tempDir, type LedgerRow } from '../support/cli.js';
+import sharp from 'sharp';
+import { lastRun, readLedger, remoteLedger, runCli, stateEnv, tempDir, type LedgerRow } from '../support/cli.js';
 import { photo, writePeople } from '../support/photos.js';
 import type { Person } from '../support/photos.js';
 import { FakeAuthgear } from '../../testkit/servers/authgear.js';
 import { FakeSynapse } from '../../testkit/servers/synapse.js';
+import { FakeZulip } from '../../testkit/servers/zulip.js';
 
 // Leavers (issue 13): `--remove-missing` takes away the avatar the tool set for users no longer
 // in the export, restoring what they had before the tool where there was something, never an
@@ -324,5 +326,61 @@ describe('leavers on matrix and authgear', () => {
     const again = await cli(['carol'], '--remove-missing');
     expect(again.code).toBe(0);
     expect(fake.updates.length).toBe(updates);
+  });
+});
+
+describe('leavers on zulip', () => {
+  let zulip: FakeZulip | undefined;
+  afterEach(async () => {
+    await zulip?.close();
+    expect(zulip?.server.errors).toEqual([]);
+    zulip = undefined;
+  });
+
+  test('an upload of their own comes back byte for byte, a Gravatar user is DELETEd back to it (not the tool\'s older photo), a user who changed theirs is left alone', async () => {
+    const server = (zulip = await FakeZulip.start());
+    const emails = ['ana@corp.example', 'bo@corp.example', 'cy@corp.example', 'di@corp.example'];
+    for (const email of emails) server.addUser(email);
+    server.userChangesAvatar('ana@corp.example', await sharp({ create: { width: 640, height: 480, channels: 3, background: { r: 10, g: 120, b: 200 } } }).jpeg().toBuffer());
+    const anaOwn = await server.avatarImage('ana@corp.example', 'medium');
+    const dir = await tempDir();
+    await mkdir(join(dir, 'photos'));
+    const rc = join(dir, 'admin.zuliprc');
+    await writeFile(rc, `[api]\nemail=${server.admin.email}\nkey=${server.admin.apiKey}\nsite=${server.url}\n`, { mode: 0o600 });
+    const keys = join(dir, 'keys.csv');
+    await writeFile(keys, ['email,api_key', ...emails.map((e) => `${e},${server.keyOf(e)}`)].join('\n') + '\n', { mode: 0o600 });
+    const env = { ZULIP_EMAIL: '', ZULIP_API_KEY: '', ZULIP_SITE: '', XDG_CONFIG_HOME: join(dir, 'config'), ...stateEnv(dir) };
+    const cli = async (people: [string, number][], ...more: string[]) => {
+      const lines = ['email,photo'];
+      for (const [email, seed] of people) {
+        await writeFile(join(dir, 'photos', `${seed}.jpg`), await photo(seed, 800, 600));
+        lines.push(`${email},photos/${seed}.jpg`);
+      }
+      await writeFile(join(dir, 'people.csv'), lines.join('\n') + '\n');
+      return runCli([join(dir, 'people.csv'), '--target', 'zulip', '--admin-zuliprc', rc, '--credentials', keys, '--progress', 'off', ...more], { env });
+    };
+    const ledger = remoteLedger(dir, 'zulip', server.url);
+    expect((await cli([[emails[0]!, 1], [emails[1]!, 2], [emails[2]!, 3], [emails[3]!, 4]], '--replace-existing')).code).toBe(0);
+    // Bo's photo changes once: the tool's avatar over the tool's avatar.
+    expect((await cli([[emails[0]!, 1], [emails[1]!, 22], [emails[2]!, 3], [emails[3]!, 4]])).code).toBe(0);
+    server.userChangesAvatar('cy@corp.example');
+    const cyOwn = server.byEmail('cy@corp.example')!.avatarVersion;
+
+    const result = await cli([[emails[3]!, 4]], '--remove-missing');
+
+    expect(result.code).toBe(0);
+    expect(outcomes(lastRun(await readLedger(ledger)))).toEqual({
+      'di@corp.example': 'skipped', 'ana@corp.example': 'removed', 'bo@corp.example': 'removed', 'cy@corp.example': 'skipped/changed_by_user',
+    });
+    expect((await server.avatarImage('ana@corp.example', 'medium'))!.equals(anaOwn!)).toBe(true);
+    expect(server.byEmail('bo@corp.example')!.avatarSource).toBe('G');
+    expect(server.byEmail('cy@corp.example')!.avatarVersion).toBe(cyOwn);
+    expect(result.stderr).not.toContain(server.keyOf('ana@corp.example'));
+
+    const avatarWrites = () => server.server.requests.filter((r) => r.route === 'avatar_upload' || r.route === 'avatar_delete').length;
+    const writes = avatarWrites();
+    const again = await cli([[emails[3]!, 4]], '--remove-missing');
+    expect(again.code).toBe(0);
+    expect(avatarWrites()).toBe(writes);
   });
 });

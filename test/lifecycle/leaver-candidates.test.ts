@@ -41,7 +41,8 @@ describe('follow: what a leaver gets back is what they had before the tool, not 
     ['a new photo over the tool\'s: still theirs', [wrote('A', 'mine'), wrote('B', 'A')], 'mine'],
     ['a new photo over the tool\'s, skips between: still theirs', [wrote('A', 'mine'), row({ status: 'skipped', remote: 'A', outputSha256: 'sha-A', bytes: 1 }), wrote('B', 'A')], 'mine'],
     ['removed, then set again over nothing: none', [wrote('A', 'mine'), row({ status: 'removed', remote: 'mine', previous: 'A' }), wrote('B')], null],
-    ['the user changed it, then --overwrite-user-changes: the user\'s later one', [wrote('A', 'mine'), wrote('B', 'later')], 'later'],
+    ['the user changed it, then --overwrite-user-changes: still what they had before the tool', [wrote('A', 'mine'), wrote('B', 'later')], 'mine'],
+    ['Zulip: a new photo over the tool\'s, `previous` naming a kept copy of it: still theirs', [wrote('7', 'default'), wrote('8', 'backup/abc.png')], 'default'],
     ['the start compacted away, recovered write: not known', [row({ status: 'ok', reason: 'recovered', remote: 'A', outputSha256: 'sha', bytes: 1 })], undefined],
     ['rolled back to an earlier run\'s avatar (its line copied): still theirs', [wrote('A', 'mine'), wrote('B', 'A'), { ...wrote('A', 'B'), reason: 'rollback' }], 'mine'],
   ];
