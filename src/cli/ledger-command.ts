@@ -4,7 +4,8 @@ import yargs from 'yargs';
 
 import { UsageError } from '../errors.js';
 import { readConfigFile } from '../options/config-file.js';
-import { resolveSettings } from '../options/settings.js';
+import { createLogger } from '../log.js';
+import { resolveSettings, type TargetSettings } from '../options/settings.js';
 import { ledgerFor } from '../pipeline/ledger-path.js';
 import { DEFAULT_KEEP_RUNS, compactLedger, formatCompact } from '../ledger/tools/compact.js';
 import { FAILED_FORMATS, failedRows, parseFailedFormat, writeFailed } from '../ledger/tools/failed.js';
@@ -126,15 +127,30 @@ export async function ledgerPath(argv: Record<string, unknown>): Promise<string>
   const csvPath = csv === undefined || csv === '-' ? undefined : resolve(csv);
   const paths = new Set<string>();
   for (const wanted of settings.targets) {
-    // The target is not built (that would read its credential files), so its id is not known
-    // here: today the ledger depends on the option and the CSV only. When the default comes to
-    // follow the target's id (ledger/location.ts), this needs the id without the credentials.
-    const chosen = await ledgerFor({ target: { name: wanted.factory.name, id: `${wanted.factory.name}:` }, given: wanted.values.run.ledger, csvPath, env: process.env });
+    // The default ledger follows the target's id (`dir:/srv/avatars` → inside that folder, a server
+    // → a file named after its host: ledger/location.ts), and the id is what the target's factory
+    // makes of its options: so the target is built, as the import builds it (reading its
+    // credential files, sending nothing; it is never opened).
+    const given = wanted.values.run.ledger;
+    const id = given !== undefined ? `${wanted.factory.name}:` : await targetId(wanted, config);
+    const chosen = await ledgerFor({ target: { name: wanted.factory.name, id }, given, csvPath, env: process.env });
     if (chosen !== undefined) paths.add(chosen.path);
   }
   if (paths.size === 1) return [...paths][0]!;
   if (paths.size === 0) throw new UsageError(`--config ${config} names no ledger and no CSV to put one beside: give --ledger FILE`);
   throw new UsageError(`--config ${config} uses several ledgers (${[...paths].join(', ')}): give --ledger with the one to read`);
+}
+
+async function targetId(wanted: TargetSettings, config: string): Promise<string> {
+  const { buildTarget } = await import('../pipeline/plan.js');
+  // Quiet: a warning about a credential file belongs to the import, not to `ledger status`.
+  const log = createLogger({ quiet: true, write: () => undefined });
+  try {
+    return (await buildTarget(wanted, { runId: 'ledger', env: process.env, log })).id;
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    throw new UsageError(`--config ${config}: where the ${wanted.factory.name} target's ledger is depends on the target, which cannot be set up: ${error.message}; give --ledger FILE instead`);
+  }
 }
 
 /** The reader went away (`ledger failed | head`): stop, as a command killed by SIGPIPE would. */

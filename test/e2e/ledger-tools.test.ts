@@ -131,7 +131,7 @@ describe('avatar-import ledger', () => {
     const named = join(dir, 'named.yaml');
     await writeFile(named, 'ledger: people.ledger.jsonl\n');
     const beside = join(dir, 'beside.yaml');
-    await writeFile(beside, 'csv: people.csv\nout: avatars\n'); // the default: beside the CSV
+    await writeFile(beside, 'csv: people.csv\nout: avatars\n'); // a first-wave ledger beside the CSV, still used
     for (const config of [named, beside]) {
       const result = await runCli(['ledger', 'runs', '--config', config]);
       expect({ config, code: result.code, stderr: result.stderr }).toEqual({ config, code: 0, stderr: '' });
@@ -142,6 +142,25 @@ describe('avatar-import ledger', () => {
     const refused = await runCli(['ledger', 'runs', '--config', wrong]);
     expect(refused.code).toBe(2);
     expect(refused.stderr).toMatch(/ledgr/);
+  });
+
+  test('--config F without a ledger: the one the import used by default, where its target keeps state', async () => {
+    const fresh = await tempDir();
+    await writePeople(fresh, FINE);
+    const config = join(fresh, 'nightly.yaml');
+    await writeFile(config, 'csv: people.csv\ntargets:\n  - type: dir\n    out: intranet\nprogress: "off"\n');
+    expect((await runCli(['--config', config])).code).toBe(0);
+
+    const result = await runCli(['ledger', 'status', '--config', config]);
+
+    expect(result.stderr).toBe('');
+    expect(result.stdout).toContain(`ledger ${join(fresh, 'intranet', '.avatar-import', 'ledger.jsonl')}`);
+    expect(result.stdout).toMatch(/users: 4 {2}ok 4/);
+    // A server's ledger is named after the server: a target that cannot be set up says so.
+    await writeFile(config, 'csv: people.csv\ntargets:\n  - type: matrix\n    homeserver: https://hs.example\n    token-file: missing.token\n');
+    const unknown = await runCli(['ledger', 'status', '--config', config]);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/where the matrix target's ledger is depends on the target.*missing\.token.*give --ledger FILE/);
   });
 });
 
