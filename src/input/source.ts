@@ -75,6 +75,10 @@ function locateUrl(text: string, options: SourceOptions): SourceRef {
 interface RunState {
   /** The images folder's real path. */
   realBase: Promise<string>;
+  /** The same, once known (for locateNow). */
+  realBaseNow?: string;
+  /** resolve(imagesDir). */
+  base: string;
   /** The --allow-path roots' real paths. */
   allowed: Promise<string[]>;
   finder: FileFinder;
@@ -86,17 +90,34 @@ function stateOf(options: SourceOptions): RunState {
   if (!state) {
     const realBase = realpath(resolve(options.imagesDir));
     const allowed = Promise.all((options.allowPaths ?? []).map((root) => realpath(resolve(root)).catch(() => resolve(root))));
-    state = { realBase, allowed, finder: new FileFinder() };
+    const made: RunState = { realBase, base: resolve(options.imagesDir), allowed, finder: new FileFinder() };
     // A folder that is missing now may exist on the next row's try.
-    realBase.catch(() => runs.delete(options));
-    runs.set(options, state);
+    realBase.then((real) => (made.realBaseNow = real), () => runs.delete(options));
+    runs.set(options, (state = made));
   }
   return state;
 }
 
+/**
+ * locate() without a promise, for the common case only: a cell naming a regular file (not a link)
+ * inside the images folder, once the folder's real path is known. Undefined for anything else (a
+ * URL, a missing file, a link, a refusal, the run's first rows): locate() then decides, and
+ * explains itself. A nightly run of unchanged rows asks this for every row.
+ */
+export function locateNow(cell: string, options: SourceOptions): SourceRef | undefined {
+  const text = cell.trim();
+  if (text === '' || looksLikeUrl(text)) return undefined;
+  const state = runs.get(options);
+  if (state?.realBaseNow === undefined) return undefined;
+  const fast = quickLocate(resolve(state.base, cellPath(text)), state.realBaseNow, options);
+  if (!fast || !fast.isFile() || fast.size > options.maxSourceBytes) return undefined;
+  const { size, mtimeMs, dev, ino } = fast;
+  return { kind: 'file', path: fast.real, display: text, fingerprint: { size, mtimeMs, dev, ino } };
+}
+
 async function locateFile(text: string, options: SourceOptions): Promise<SourceRef> {
-  const base = resolve(options.imagesDir);
   const state = stateOf(options);
+  const base = state.base;
   let realBase: string;
   try {
     realBase = await state.realBase;
@@ -151,8 +172,13 @@ async function locateFile(text: string, options: SourceOptions): Promise<SourceR
 
 // Real paths of the folders photos sit in, per run: a nightly run of 100 000 unchanged rows spent
 // most of its time resolving the same few folders again for every row.
-const realFolders = new WeakMap<SourceOptions, Map<string, string | null>>();
+const realFolders = new WeakMap<SourceOptions, Map<string, RealFolder | null>>();
 const MAX_FOLDERS = 10_000;
+/** A folder's real path, and whether it is inside the images folder (then so is every file in it). */
+interface RealFolder {
+  readonly real: string;
+  readonly inside: boolean;
+}
 
 /**
  * The common case in one synchronous lstat: the folder's real path from the per-run cache, and the
@@ -167,7 +193,8 @@ function quickLocate(path: string, realBase: string, options: SourceOptions): (S
   let realFolder = folders.get(folder);
   if (realFolder === undefined) {
     try {
-      realFolder = realpathSync(folder);
+      const real = realpathSync(folder);
+      realFolder = { real, inside: isInside(realBase, real) };
     } catch {
       realFolder = null;
     }
@@ -175,8 +202,10 @@ function quickLocate(path: string, realBase: string, options: SourceOptions): (S
     folders.set(folder, realFolder);
   }
   if (realFolder === null) return undefined;
-  const real = join(realFolder, basename(path));
-  if (!isInside(realBase, real)) return undefined;
+  const real = join(realFolder.real, basename(path));
+  // A name in a folder inside is inside (`path` is resolved: its last part is never ".."); a folder
+  // outside may still hold the images folder itself, so that case is checked in full.
+  if (!realFolder.inside && !isInside(realBase, real)) return undefined;
   let info: Stats | undefined;
   try {
     info = lstatSync(real, { throwIfNoEntry: false });

@@ -7,7 +7,7 @@ import type { NormaliseOptions } from '../image/normalise.js';
 import { normalise } from '../image/normalise.js';
 import type { TableInput, TableProblem as CsvProblem, TableRecord as CsvRecord } from '../input/table.js';
 import type { Fingerprint, SourceOptions, SourceRef } from '../input/source.js';
-import { locate, readSource, statSource } from '../input/source.js';
+import { locate, locateNow, readSource, statSource } from '../input/source.js';
 import { CompactTable } from '../util/compact-table.js';
 import type { Ledger } from '../ledger/ledger.js';
 import type { HeldRowLine, IntentLine, RowLine } from '../ledger/lines.js';
@@ -393,20 +393,11 @@ export async function run(config: RunConfig): Promise<RunResult> {
         if (output && 'error' in output) throw output.error;
         if (output) more.avatar = output.jpeg;
         const decision = part.decision!;
-        const stillOurs = part.held !== undefined && part.account?.current === part.held.remote;
         switch (decision.action) {
           case 'carry-failure':
-            return await emit(lane, stamp({ ...base, status: 'failed', reason: 'unchanged_since_failure', error: decision.error }), more);
           case 'protect':
-            // First contact records what the user has (`found`), so an operator can see what was kept.
-            return await emit(lane, stamp({
-              ...base, status: 'skipped', reason: decision.reason,
-              ...(decision.reason === 'has_own_avatar' && part.account?.current !== undefined ? { found: capText(part.account.current) } : {}),
-            }), more);
           case 'skip':
-            // The tool's own write whose line a kill lost: recorded now, as the write it was.
-            if (decision.recovered) return await emit(lane, stamp({ ...base, ...carried(part.intent!), remote: part.account!.current!, status: 'ok', reason: 'recovered' }), more);
-            return await emit(lane, stamp({ ...base, status: 'skipped', ...(part.held && stillOurs ? carried(part.held) : {}) }), more);
+            return await emit(lane, recordOnly(decision, base, part), more);
           case 'need':
             throw new Error(`decide() still needs ${decision.fact} after every fact was gathered`);
           case 'write': {
@@ -438,6 +429,123 @@ export async function run(config: RunConfig): Promise<RunResult> {
     }));
   };
 
+  // The fast path: a nightly run is mostly rows whose every target decides, from what is known
+  // without waiting (the source's lstat, the ledger's lines read back synchronously, the target's
+  // own answer where it has one without waiting: dir's stat), to only record a line (skip,
+  // protect, carry a failure). Such a row costs no promise and holds no window slot while its
+  // line goes to disk: it sends nothing, so nothing waits on that line, and a kill that loses it
+  // loses nothing (the next run decides the same again). Anything else (a refusal, a missing file,
+  // a decision that needs the network, the bytes or a write) returns 'slow' before any side
+  // effect, and processRow does the row from the start.
+  const writeFailure = (): { readonly error: unknown } | undefined => {
+    for (const lane of lanes) {
+      const failed = lane.ledger.writeFailure;
+      if (failed) return failed;
+    }
+    return undefined;
+  };
+  const fastPath = (record: CsvRecord, parts: Part[]): 'slow' | 'done' | Promise<void> => {
+    if (stopped()) return 'slow';
+    let cell: string;
+    try {
+      cell = config.imageOf(record.fields);
+    } catch {
+      return 'slow';
+    }
+    const decided: { part: Part; line: RowLine; previous?: RowLine }[] = [];
+    if (cell.trim() === '') {
+      if (config.requirePhoto) return 'slow';
+      for (const part of parts) decided.push({ part, line: { ...part.base, status: 'skipped', reason: 'no_photo', ts: new Date().toISOString() } });
+    } else {
+      let ref: SourceRef | undefined;
+      try {
+        ref = locateNow(cell, config.source);
+      } catch {
+        ref = undefined;
+      }
+      if (ref?.kind !== 'file' || !ref.fingerprint) return 'slow';
+      const { fingerprint } = ref;
+      const source = capText(ref.path);
+      let sourceSha256: string | undefined;
+      // processRow's match(), for what is known without reading: a size or mtime that differs
+      // where the line has a hash ('unknown') leads to a decision that needs the bytes (slow).
+      const match = (line: SourceFields | undefined, settings: string): SourceMatch => {
+        if (!line || line.source !== source || line.settings !== settings) return 'different';
+        if (!config.checksum && line.sourceSize === fingerprint.size && line.sourceMtimeMs !== undefined && Math.abs(line.sourceMtimeMs - fingerprint.mtimeMs) < 1) {
+          if (line.sourceSha256) sourceSha256 ??= line.sourceSha256;
+          return 'same';
+        }
+        if (line.sourceSha256 === undefined) return 'different';
+        if (sourceSha256 === undefined) return 'unknown';
+        return sourceSha256 === line.sourceSha256 ? 'same' : 'different';
+      };
+      const chosen: { part: Part; decision: Extract<Decision, { action: 'carry-failure' | 'protect' | 'skip' }>; found: { held?: HeldRowLine; intent?: IntentLine; account?: Account }; previous?: RowLine }[] = [];
+      for (const part of parts) {
+        const { lane } = part;
+        if (lane.fatal) return 'slow';
+        let found;
+        try {
+          found = lane.ledger.lookupNow(lane.target.id, part.base.user);
+        } catch {
+          return 'slow';
+        }
+        // A duplicate row's failure describes that run's CSV, not this user's state.
+        const latest = found.latest?.error?.code === 'duplicate_user' ? undefined : found.latest;
+        const { held, intent } = found;
+        const facts: { -readonly [K in keyof RowFacts]: RowFacts[K] } = { ...part.facts };
+        if (latest) facts.latest = { status: latest.status, ...(latest.error ? { error: latest.error } : {}), heals: latest.error ? heals(latest.error.code) : true };
+        if (held) facts.held = held;
+        let account: Account | undefined;
+        for (;;) {
+          facts.latestSource = match(latest, lane.settings);
+          facts.heldSource = match(held, lane.settings);
+          if (account) {
+            facts.account = account;
+            if (intent) {
+              const { current } = account;
+              const same = lane.target.features.isIntended ?? ((a: string, b: string) => a === b);
+              facts.intent = { landed: current !== undefined && intent.remote !== undefined && same(current, intent.remote), outputSha256: intent.outputSha256 };
+              facts.intentSource = match(intent, lane.settings);
+            }
+          }
+          const decision = decide(facts);
+          if (decision.action === 'need' && decision.fact === 'account' && !account) {
+            try {
+              account = lane.target.features.resolveNow?.(part.user, held);
+            } catch {
+              return 'slow';
+            }
+            if (account === undefined) return 'slow';
+            continue;
+          }
+          if (decision.action === 'need' || decision.action === 'write') return 'slow';
+          chosen.push({ part, decision, found: { ...(held ? { held } : {}), ...(intent ? { intent } : {}), ...(account ? { account } : {}) }, ...(found.latest ? { previous: found.latest } : {}) });
+          break;
+        }
+      }
+      // Every target decided: from here on, as processRow would have recorded it.
+      for (const { part, decision, found, previous } of chosen) {
+        Object.assign(part.base, { source, sourceSize: fingerprint.size, sourceMtimeMs: fingerprint.mtimeMs });
+        const base = { ...part.base, ...(sourceSha256 ? { sourceSha256 } : {}) };
+        decided.push({ part, line: recordOnly(decision, base, found), ...(previous ? { previous } : {}) });
+      }
+    }
+    let wait: Promise<unknown>[] | undefined;
+    for (const { part: { lane }, line, previous } of decided) {
+      if (!config.dryRun) {
+        lane.ledger.enqueue(line);
+        // Lines pile up only while the disk is slower than the rows: then wait, so memory stays flat.
+        if (lane.ledger.backlog > MAX_UNWRITTEN_SKIPS) (wait ??= []).push(lane.ledger.drained());
+      }
+      config.onRow(line, previous);
+      const reported = config.report?.row({ line, fields: record.fields, ...(previous ? { previous } : {}) });
+      if (reported) (wait ??= []).push(reported);
+      const verdict = lane.watch.observe({ status: line.status, ...(line.error ? { code: line.error.code } : {}), cell: line.source, user: line.user });
+      if (verdict) halt(lane, verdict);
+    }
+    return wait ? Promise.all(wait).then(() => undefined) : 'done';
+  };
+
   /** The image cell for a ledger line, or empty when it cannot be built (the row fails for that). */
   const imageOrEmpty = (fields: Record<string, string>): string => {
     try {
@@ -453,12 +561,10 @@ export async function run(config: RunConfig): Promise<RunResult> {
     target: lane.target.id, source: 'fields' in record ? cellText(imageOrEmpty(record.fields)) : '', settings: lane.settings,
   });
 
-  const admit = async (record: CsvRecord | CsvProblem): Promise<void> => {
+  /** Undefined: the row is done (the fast path recorded it without waiting). */
+  const admit = (record: CsvRecord | CsvProblem): Promise<unknown> | undefined => {
     const lanesNow = live();
-    if ('error' in record) {
-      await Promise.all(lanesNow.map((lane) => settle(lane, early(lane, record, ''), record.error, {})));
-      return;
-    }
+    if ('error' in record) return Promise.all(lanesNow.map((lane) => settle(lane, early(lane, record, ''), record.error, {})));
     const parts: Part[] = [];
     const refused: Promise<void>[] = [];
     for (const lane of lanesNow) {
@@ -499,15 +605,27 @@ export async function run(config: RunConfig): Promise<RunResult> {
         },
       });
     }
-    await Promise.all([...refused, ...(parts.length > 0 ? [processRow(record, parts)] : [])]);
+    if (parts.length > 0) {
+      const fast = fastPath(record, parts);
+      if (fast === 'slow') refused.push(processRow(record, parts));
+      else if (fast !== 'done') refused.push(fast);
+    }
+    return refused.length === 0 ? undefined : Promise.all(refused);
   };
 
   try {
     for await (const record of config.csv.records) {
       while (inFlight >= windowSize && live().length > 0) await new Promise<void>((resolve) => (wake = resolve));
-      if (live().length === 0 || config.signal.aborted) break;
+      if (live().length === 0 || config.signal.aborted || writeFailure()) break;
+      let admitted: Promise<unknown> | undefined;
+      try {
+        admitted = admit(record);
+      } catch (error) {
+        admitted = Promise.reject(error);
+      }
+      if (admitted === undefined) continue;
       inFlight++;
-      const task: Promise<void> = admit(record).finally(() => {
+      const task: Promise<void> = admitted.then(() => undefined).finally(() => {
         inFlight--;
         tasks.delete(task);
         const resume = wake;
@@ -519,6 +637,10 @@ export async function run(config: RunConfig): Promise<RunResult> {
   } finally {
     await Promise.all(tasks);
   }
+  // A line the fast path did not wait for could not be written: the ledger refuses every line
+  // after that, so the run stops as a failed write stops it anywhere else.
+  const failed = writeFailure();
+  if (failed) throw failed.error;
   // A run shorter than the window is judged at its end; a halted lane gets its hint now.
   for (const lane of lanes) {
     if (!lane.fatal) {
@@ -530,6 +652,9 @@ export async function run(config: RunConfig): Promise<RunResult> {
   const fatal = new Map(lanes.flatMap((lane) => (lane.fatal ? [[lane.target.id, lane.fatal] as const] : [])));
   return { fatal, interrupted: config.signal.aborted && fatal.size < lanes.length, cutOff, imagesRead, imageBytesRead };
 }
+
+/** Lines the fast path lets go to disk unwaited, per ledger, before it waits (about 1.5 MB). */
+const MAX_UNWRITTEN_SKIPS = 1024;
 
 /** Work not yet sent when the run was interrupted or its target halted: no line. */
 class CutOff extends Error {
@@ -573,6 +698,37 @@ function sourceId(ref: SourceRef): string {
  * still holds its credentials and signature), capped in length. */
 function cellText(cell: string): string {
   return capText(stripUrlSecrets(cell));
+}
+
+/**
+ * The line of a decision that changes nothing on the target (carry a failure, protect, skip), for
+ * the slow path and the fast one alike.
+ */
+function recordOnly(decision: Extract<Decision, { action: 'carry-failure' | 'protect' | 'skip' }>, base: RowInput, part: Pick<Part, 'held' | 'intent' | 'account'>): RowLine {
+  let line: RowLine;
+  switch (decision.action) {
+    case 'carry-failure':
+      line = { ...base, status: 'failed', reason: 'unchanged_since_failure', error: decision.error };
+      break;
+    case 'protect':
+      // First contact records what the user has (`found`), so an operator can see what was kept.
+      line = {
+        ...base, status: 'skipped', reason: decision.reason,
+        ...(decision.reason === 'has_own_avatar' && part.account?.current !== undefined ? { found: capText(part.account.current) } : {}),
+      };
+      break;
+    case 'skip': {
+      // The tool's own write whose line a kill lost: recorded now, as the write it was.
+      if (decision.recovered) line = { ...base, ...carried(part.intent!), remote: part.account!.current!, status: 'ok', reason: 'recovered' };
+      else {
+        const stillOurs = part.held !== undefined && part.account?.current === part.held.remote;
+        line = { ...base, status: 'skipped', ...(part.held && stillOurs ? carried(part.held) : {}) };
+      }
+    }
+  }
+  // `ts` keeps its place (the base has it), so the line reads as every other.
+  line.ts = new Date().toISOString();
+  return line;
 }
 
 /** The fields `match` compares a row's source with. */

@@ -116,9 +116,15 @@ export class Reports implements RowReporter {
     return this.#sheet ? sourceThumbnail(bytes, this.#facts.maxPixels) : Promise.resolve(undefined);
   }
 
-  async row(event: RowEvent): Promise<void> {
+  /** Synchronous (no promise) when no file follows the rows: a nightly run hands over 100 000. */
+  row(event: RowEvent): void | Promise<void> {
     this.counts.row(event);
     if (this.#verbose) this.log?.write(event.line.status === 'failed' ? 'warn' : 'info', 'row', describe(event.line), rowFields(event.line));
+    if (this.#sheet === undefined && this.#failed === undefined) return;
+    return this.#rowToFiles(event);
+  }
+
+  async #rowToFiles(event: RowEvent): Promise<void> {
     await this.#sheet?.row(event);
     await this.#failed?.row(event);
   }

@@ -101,6 +101,11 @@ export interface TargetFeatures<State = unknown> {
    * lookups), so the pipeline lets every row of its window call it at once instead of queueing
    * rows for a --concurrency slot first; the target's pacer still bounds its requests. */
   readonly batchesLookups?: boolean;
+  /** `resolve` answered without waiting, where the target can (dir: one synchronous stat and the
+   * size + mtime check): the account, or undefined when answering needs I/O that waits (then the
+   * pipeline calls `resolve`). Lets a nightly run skip an unchanged row without a promise. May
+   * throw what `resolve` would reject with. */
+  resolveNow?(user: string, prior: Prior | undefined): Account<State> | undefined;
   /** `apply` honours `ApplyOptions.reuse` (Matrix: an mxc URI uploaded but never set). */
   readonly reusesUploads?: boolean;
   /** Whether what `resolve` reports (`current`) is what an intent named (`remote` passed to
