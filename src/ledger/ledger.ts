@@ -44,6 +44,8 @@ const SYNC_EVERY_MS = 5000;
 /** Most lines fit; a longer one is read again with a bigger buffer. */
 const READ_BACK_BYTES = 2048;
 const NEWLINE = 0x0a;
+/** Pending lines are encoded into chunks of this size (outside the JS heap). */
+const CHUNK_BYTES = 256 * 1024;
 
 /**
  * The append-only JSON Lines record of every row's outcome, and the index of it that answers
@@ -61,6 +63,11 @@ export class Ledger {
   private damaged = 0;
   private size: number;
   private pending: Pending[] = [];
+  /** The pending lines' bytes, in order: encoded when appended, so that a line's text (a string
+   * on the JS heap) dies young instead of surviving into the old generation while it waits. */
+  private encoded: Buffer[] = [];
+  private chunk: Buffer | undefined;
+  private chunkUsed = 0;
   private flushing: Promise<void> | undefined;
   private failure: unknown;
   private closing: Promise<void> | undefined;
@@ -177,7 +184,7 @@ export class Ledger {
   enqueue(line: RowLine): void {
     this.assertOpen();
     if (this.readOnly) throw new Error(`ledger ${this.path} is open read-only (dry run): nothing is written`);
-    this.pending.push(pendingOf(line, undefined, undefined));
+    this.pending.push(this.pendingOf(line, undefined, undefined));
     this.flushing ??= this.flush();
   }
 
@@ -190,7 +197,7 @@ export class Ledger {
       return Promise.reject(error);
     }
     return new Promise<void>((resolve, reject) => {
-      this.pending.push(pendingOf(line, resolve, reject));
+      this.pending.push(this.pendingOf(line, resolve, reject));
       this.flushing ??= this.flush();
     });
   }
@@ -204,8 +211,9 @@ export class Ledger {
     try {
       while (this.pending.length > 0) {
         const batch = this.pending.splice(0);
+        const bytes = this.takeEncoded();
         try {
-          await this.write(batch);
+          await this.write(batch, bytes);
           for (const item of batch) item.resolve?.();
         } catch (error) {
           for (const item of batch) item.reject?.(error);
@@ -266,24 +274,56 @@ export class Ledger {
     }
   }
 
-  private async write(batch: readonly Pending[]): Promise<void> {
+  private pendingOf(line: LedgerLine | IntentLine, resolve: Pending['resolve'], reject: Pending['reject']): Pending {
+    // Serialised now, so a line records the object as it was when appended.
+    const bytes = this.encode(JSON.stringify(line));
+    if (line.type === 'row' || line.type === 'intent') {
+      return { bytes, type: line.type, target: line.target, user: line.user, holdsRemote: typeof line.remote === 'string', resolve, reject };
+    }
+    return { bytes, type: line.type, target: undefined, user: undefined, holdsRemote: false, resolve, reject };
+  }
+
+  /** Adds `text` and a newline to the pending bytes; returns how many bytes that was. */
+  private encode(text: string): number {
+    const most = text.length * 3 + 1;
+    if (this.chunk === undefined || this.chunkUsed + most > this.chunk.length) {
+      if (this.chunk !== undefined && this.chunkUsed > 0) this.encoded.push(this.chunk.subarray(0, this.chunkUsed));
+      this.chunk = Buffer.allocUnsafeSlow(Math.max(CHUNK_BYTES, most));
+      this.chunkUsed = 0;
+    }
+    const length = this.chunk.write(text, this.chunkUsed, 'utf8');
+    this.chunk[this.chunkUsed + length] = NEWLINE;
+    this.chunkUsed += length + 1;
+    return length + 1;
+  }
+
+  /** The bytes of every pending line, for one write; the next line starts a new chunk. */
+  private takeEncoded(): Buffer {
+    if (this.chunk !== undefined && this.chunkUsed > 0) {
+      this.encoded.push(this.chunk.subarray(0, this.chunkUsed));
+      // What is left of the chunk stays for the next lines: the write only reads what it was given.
+      this.chunk = this.chunk.subarray(this.chunkUsed);
+      this.chunkUsed = 0;
+    }
+    const bytes = this.encoded.length === 1 ? this.encoded[0]! : Buffer.concat(this.encoded);
+    this.encoded = [];
+    return bytes;
+  }
+
+  private async write(batch: readonly Pending[], bytes: Buffer): Promise<void> {
     if (this.failure !== undefined) {
       throw new Error(`ledger ${this.path}: an earlier write failed, so no more lines are written`, { cause: this.failure });
     }
     const handle = this.handle!;
-    // One buffer for the batch: a buffer per line was a large share of a nightly run's garbage.
-    let joined = '';
-    for (const item of batch) joined += item.text + '\n';
-    const bytes = Buffer.from(joined, 'utf8');
     try {
       // Position null: O_APPEND puts every write at the end. A short write (a full disk) is
       // continued, and if the process dies in between, the line is torn like any other.
       for (let done = 0; done < bytes.length; ) done += (await handle.write(bytes, done, bytes.length - done, null)).bytesWritten;
       // We hold the lock, so we are the only writer and each line landed where the file ended.
-      for (const { text, type, target, user, holdsRemote } of batch) {
+      for (const { bytes: length, type, target, user, holdsRemote } of batch) {
         if (type === 'row') this.remember(target!, user!, this.size, holdsRemote);
         else if (type === 'intent') this.index.recordIntent(target!, user!, this.size);
-        this.size += Buffer.byteLength(text, 'utf8') + 1;
+        this.size += length;
       }
       this.linesSinceSync += batch.length;
       if (this.linesSinceSync >= SYNC_EVERY_LINES || Date.now() - this.lastSync >= SYNC_EVERY_MS) {
@@ -390,10 +430,11 @@ export class Ledger {
   }
 }
 
-/** A line waiting for its write: its text and what the index needs, not the line object (which a
- * slow disk would keep alive into the old generation). */
+/** A line waiting for its write (its bytes are in `encoded`): what the index needs, not the line
+ * object, which a slow disk would otherwise keep alive into the old generation. */
 interface Pending {
-  readonly text: string;
+  /** The line's length in bytes, newline included. */
+  readonly bytes: number;
   readonly type: string;
   readonly target: string | undefined;
   readonly user: string | undefined;
@@ -402,14 +443,6 @@ interface Pending {
   readonly reject: ((error: unknown) => void) | undefined;
 }
 
-function pendingOf(line: LedgerLine | IntentLine, resolve: Pending['resolve'], reject: Pending['reject']): Pending {
-  // Serialised now, so a line records the object as it was when appended (encoded per batch).
-  const text = JSON.stringify(line);
-  if (line.type === 'row' || line.type === 'intent') {
-    return { text, type: line.type, target: line.target, user: line.user, holdsRemote: typeof line.remote === 'string', resolve, reject };
-  }
-  return { text, type: line.type, target: undefined, user: undefined, holdsRemote: false, resolve, reject };
-}
 
 async function requireFolder(path: string): Promise<void> {
   const folder = dirname(path);

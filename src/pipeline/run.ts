@@ -452,7 +452,7 @@ export async function run(config: RunConfig): Promise<RunResult> {
     } catch {
       return 'slow';
     }
-    const decided: { part: Part; line: RowLine; previous?: RowLine }[] = [];
+    const decided: { part: Part; line: RowLine; previous?: RowLine | undefined }[] = [];
     if (cell.trim() === '') {
       if (config.requirePhoto) return 'slow';
       for (const part of parts) decided.push({ part, line: { ...part.base, status: 'skipped', reason: 'no_photo', ts: new Date().toISOString() } });
@@ -479,7 +479,7 @@ export async function run(config: RunConfig): Promise<RunResult> {
         if (sourceSha256 === undefined) return 'unknown';
         return sourceSha256 === line.sourceSha256 ? 'same' : 'different';
       };
-      const chosen: { part: Part; decision: Extract<Decision, { action: 'carry-failure' | 'protect' | 'skip' }>; found: { held?: HeldRowLine; intent?: IntentLine; account?: Account }; previous?: RowLine }[] = [];
+      const chosen: { part: Part; decision: Extract<Decision, { action: 'carry-failure' | 'protect' | 'skip' }>; found: { held?: HeldRowLine | undefined; intent?: IntentLine | undefined; account?: Account | undefined }; previous?: RowLine | undefined }[] = [];
       for (const part of parts) {
         const { lane } = part;
         if (lane.fatal) return 'slow';
@@ -519,15 +519,20 @@ export async function run(config: RunConfig): Promise<RunResult> {
             continue;
           }
           if (decision.action === 'need' || decision.action === 'write') return 'slow';
-          chosen.push({ part, decision, found: { ...(held ? { held } : {}), ...(intent ? { intent } : {}), ...(account ? { account } : {}) }, ...(found.latest ? { previous: found.latest } : {}) });
+          chosen.push({ part, decision, found: { held, intent, account }, previous: found.latest });
           break;
         }
       }
       // Every target decided: from here on, as processRow would have recorded it.
       for (const { part, decision, found, previous } of chosen) {
-        Object.assign(part.base, { source, sourceSize: fingerprint.size, sourceMtimeMs: fingerprint.mtimeMs });
-        const base = { ...part.base, ...(sourceSha256 ? { sourceSha256 } : {}) };
-        decided.push({ part, line: recordOnly(decision, base, found), ...(previous ? { previous } : {}) });
+        // processRow's base (the resolved source and its fingerprint, the hash when known), built
+        // in one object: the same keys in the same order.
+        const base: RowInput = part.base;
+        base.source = source;
+        base.sourceSize = fingerprint.size;
+        base.sourceMtimeMs = fingerprint.mtimeMs;
+        if (sourceSha256) base.sourceSha256 = sourceSha256;
+        decided.push({ part, line: recordOnly(decision, base, found), previous });
       }
     }
     let wait: Promise<unknown>[] | undefined;
