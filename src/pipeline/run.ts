@@ -492,6 +492,8 @@ export async function run(config: RunConfig): Promise<RunResult> {
         // A duplicate row's failure describes that run's CSV, not this user's state.
         const latest = found.latest?.error?.code === 'duplicate_user' ? undefined : found.latest;
         const { held, intent } = found;
+        // A pending removal (--remove-missing) is rare and the slow path's to judge.
+        if (intent?.removes) return 'slow';
         const facts: { -readonly [K in keyof RowFacts]: RowFacts[K] } = { ...part.facts };
         if (latest) facts.latest = { status: latest.status, ...(latest.error ? { error: latest.error } : {}), heals: latest.error ? heals(latest.error.code) : true };
         if (held) facts.held = held;
