@@ -9,7 +9,7 @@ import { settingsKey } from '../image/normalise.js';
 import type { NormaliseOptions } from '../image/normalise.js';
 import { Ledger } from '../ledger/ledger.js';
 import type { RowLine } from '../ledger/lines.js';
-import { backupDirFor } from '../lifecycle/backups.js';
+import { backupDirFor } from '../ledger/backups.js';
 import type { Logger } from '../log.js';
 import { formatBytes } from '../report/format.js';
 import { Progress } from '../report/progress.js';

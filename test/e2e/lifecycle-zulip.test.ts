@@ -1,4 +1,4 @@
-import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, utimes, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import sharp from 'sharp';
 import { FakeZulip } from '../../testkit/servers/zulip.js';
@@ -137,6 +137,33 @@ describe('rollback (zulip)', () => {
     expect((await image('bo@corp.example'))!.equals(afterA!)).toBe(true);
     // The rollback kept B's picture before replacing it: undoing the rollback brings B back.
     expect((await cli(['rollback', '--run', lastRunId(await readLedger(ledger)), '--ledger', ledger, ...access])).code).toBe(0);
+    expect((await image('bo@corp.example'))!.equals(afterB!)).toBe(true);
+  });
+
+  test('ledger compact removes the kept images no line names any more (older than a day); rollback of a kept run still works after it', async () => {
+    const { csv, cli, access, ledger, env } = await world();
+    const pictures: (Buffer | undefined)[] = [];
+    for (const seed of [30, 40, 50]) {
+      expect((await cli([await csv(['bo@corp.example'], seed), ...access])).code).toBe(0);
+      pictures.push(await image('bo@corp.example'));
+    }
+    const afterB = pictures[1];
+    const backups = join(dirname(ledger), 'backup');
+    // B kept A's picture, C kept B's: two files, both a day old.
+    const files = await readdir(backups);
+    expect(files).toHaveLength(2);
+    const old = new Date(Date.now() - 2 * 86_400_000);
+    for (const file of files) await utimes(join(backups, file), old, old);
+    const keptByC = (lastRun(await readLedger(ledger))[0]!.previous as string).slice('backup/'.length);
+
+    // Keeping only the last run: B's line (naming A's picture) goes, and so does A's picture.
+    const compact = await runCli(['ledger', 'compact', '--ledger', ledger, '--keep-runs', '1'], { env });
+
+    expect(compact.code).toBe(0);
+    expect(compact.stdout).toContain('backup/: 1 images no ledger names removed');
+    expect(await readdir(backups)).toEqual([keptByC]);
+    const runC = lastRunId(await readLedger(ledger));
+    expect((await cli(['rollback', '--run', runC, '--ledger', ledger, ...access])).code).toBe(0);
     expect((await image('bo@corp.example'))!.equals(afterB!)).toBe(true);
   });
 });

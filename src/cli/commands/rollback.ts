@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 import { UsageError } from '../../errors.js';
 import { EXIT } from '../../exit-codes.js';
 import { Ledger } from '../../ledger/ledger.js';
-import { backupDirFor } from '../../lifecycle/backups.js';
+import { backupDirFor } from '../../ledger/backups.js';
 import type { RowLine } from '../../ledger/lines.js';
 import { createLogger } from '../../log.js';
 import { resolveSettings } from '../../options/settings.js';

@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 
 import { UsageError } from '../../errors.js';
+import { pruneBackups, type PruneResult } from '../backups.js';
 import type { EndLine, RowLine } from '../lines.js';
 import { LockFile } from '../lock.js';
 import { OffsetIndex } from '../offset-index.js';
@@ -47,6 +48,8 @@ export interface CompactResult {
   readonly before: { readonly bytes: number; readonly lines: number };
   readonly after: { readonly bytes: number; readonly lines: number };
   readonly runs: number;
+  /** Kept images (`backup/` beside the ledger) removed because no ledger names them any more. */
+  readonly backups?: PruneResult;
 }
 
 /** The last line of a compacted ledger. Additive: older versions skip lines of unknown type. */
@@ -66,7 +69,11 @@ export async function compactLedger(path: string, options: CompactOptions = {}):
   await snapshotFirst.close();
   const lock = options.lockHeld ? undefined : await LockFile.acquire(`${absolute}.lock`, absolute);
   try {
-    return await rewrite(absolute, keepRuns);
+    const result = await rewrite(absolute, keepRuns);
+    // The lines just dropped may have been the last to name a kept image (Zulip's backup/). A
+    // folder whose ledgers cannot all be read is left alone: they may name any of them.
+    const backups = await pruneBackups(absolute).catch(() => undefined);
+    return { ...result, ...(backups ? { backups } : {}) };
   } finally {
     await lock?.release();
   }
@@ -169,6 +176,8 @@ function isUnknownType(text: string): boolean {
 
 export function formatCompact(result: CompactResult): string {
   const pct = result.before.bytes === 0 ? 100 : Math.round((100 * result.after.bytes) / result.before.bytes);
-  return `compacted ${result.ledger}: ${result.before.lines} lines (${result.before.bytes} bytes) → ${result.after.lines} lines (${result.after.bytes} bytes, ${pct} %); ${result.runs} runs listed\n`;
+  const backups = result.backups;
+  const kept = backups ? `; backup/: ${backups.removed} images no ledger names removed (${backups.bytes} bytes), ${backups.kept} kept` : '';
+  return `compacted ${result.ledger}: ${result.before.lines} lines (${result.before.bytes} bytes) → ${result.after.lines} lines (${result.after.bytes} bytes, ${pct} %); ${result.runs} runs listed${kept}\n`;
 }
 

@@ -19,7 +19,7 @@ import { writeThenVerify } from '../../net/write-then-verify.js';
 import type { Account, Applied, ApplyOptions, Avatar, Prior, Target, TargetFeatures, TargetLimits } from '../target.js';
 import { targetPacer, type PacingDeps } from '../pacing.js';
 import { startup } from '../startup.js';
-import { BackupStore, isBackupRef } from '../../lifecycle/backups.js';
+import { BackupStore, isBackupRef } from '../../ledger/backups.js';
 import { ZulipApi, type Auth, type UploadFile, type ZulipUser } from './api.js';
 import { Directory } from './directory.js';
 import { adminPolicy, anonymousPolicy, userPolicy } from './errors.js';

@@ -11,8 +11,10 @@
 // folder fsynced: a kill leaves either no backup (the row was not changed either: the backup is
 // made first) or a whole one.
 import { createHash, randomUUID } from 'node:crypto';
-import { mkdir, open, readFile, rename, stat, unlink, utimes } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { mkdir, open, readdir, readFile, rename, stat, unlink, utimes } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
 
 /** The folder, under the ledger's own folder. */
 export const BACKUP_FOLDER = 'backup';
@@ -97,6 +99,92 @@ export class BackupStore {
     }
     if (createHash('sha256').update(bytes).digest('hex') !== match[1]) throw new Error(`${path} is not the image that was kept (its content changed)`);
     return { bytes, ext: match[2]! };
+  }
+}
+
+/**
+ * How long a kept image is spared whatever the ledgers say. A run names an image in its ledger
+ * right after keeping it (the upload's time, at most a request's timeout, later), and keeping an
+ * image that is there already renews it: so an image of a run still going is never taken for one
+ * no ledger needs.
+ */
+export const PRUNE_GRACE_MS = 24 * 60 * 60 * 1000;
+
+export interface PruneResult {
+  readonly removed: number;
+  /** Bytes freed. */
+  readonly bytes: number;
+  readonly kept: number;
+}
+
+/**
+ * Remove the kept images that no ledger in the ledger's folder names any more (after `ledger
+ * compact` dropped the lines of runs too old to roll back), older than PRUNE_GRACE_MS. Every
+ * ledger of the folder counts, since they share `backup/` (a shard's, another target's): every
+ * top-level file that holds JSON Lines is read, streaming, for `"previous":"backup/…"`.
+ * Undefined when there is no backup folder (nothing read then).
+ */
+export async function pruneBackups(ledgerPath: string, now = Date.now()): Promise<PruneResult | undefined> {
+  const dir = backupDirFor(ledgerPath);
+  const entries = await readdir(dir, { withFileTypes: true }).catch(() => undefined);
+  if (!entries) return undefined;
+  const named = await namedBackups(dirname(ledgerPath));
+  let removed = 0;
+  let bytes = 0;
+  let kept = 0;
+  for (const entry of entries) {
+    if (!entry.isFile()) continue;
+    const image = /^[0-9a-f]{64}\.(png|jpg|gif|webp)$/.test(entry.name);
+    // A temp file a killed write left behind (`.<name>.<pid>-<id>.tmp`) goes once it is old too.
+    const leftover = /^\..+\.tmp$/.test(entry.name);
+    if (!image && !leftover) continue;
+    if (image && named.has(`${BACKUP_FOLDER}/${entry.name}`)) {
+      kept++;
+      continue;
+    }
+    const path = join(dir, entry.name);
+    const info = await stat(path).catch(() => undefined);
+    if (!info) continue;
+    if (now - info.mtimeMs < PRUNE_GRACE_MS) {
+      if (image) kept++;
+      continue;
+    }
+    await unlink(path).catch(() => undefined);
+    if (image) {
+      removed++;
+      bytes += info.size;
+    }
+  }
+  return { removed, bytes, kept };
+}
+
+const NAMED = /"previous":"(backup\/[0-9a-f]{64}\.(?:png|jpg|gif|webp))"/;
+
+/** Every kept image a ledger in `folder` names. */
+async function namedBackups(folder: string): Promise<Set<string>> {
+  const named = new Set<string>();
+  for (const entry of await readdir(folder, { withFileTypes: true })) {
+    if (!entry.isFile()) continue;
+    const path = join(folder, entry.name);
+    if (!(await startsWithJson(path))) continue;
+    const lines = createInterface({ input: createReadStream(path, { encoding: 'utf8' }), crlfDelay: Infinity });
+    for await (const line of lines) {
+      const match = line.includes('"previous":"backup/') ? NAMED.exec(line) : null;
+      if (match) named.add(match[1]!);
+    }
+  }
+  return named;
+}
+
+/** Throws when the file cannot be read: a ledger that cannot be read may name any image, so
+ * nothing may be pruned then. */
+async function startsWithJson(path: string): Promise<boolean> {
+  const handle = await open(path, 'r');
+  try {
+    const { bytesRead, buffer } = await handle.read(Buffer.alloc(1), 0, 1, 0);
+    return bytesRead === 1 && buffer[0] === 0x7b; // '{'
+  } finally {
+    await handle.close();
   }
 }
 

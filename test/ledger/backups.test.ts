@@ -3,7 +3,7 @@
 import { readdir, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { BackupStore, backupDirFor, imageExt, isBackupRef } from '../../src/lifecycle/backups.js';
+import { BackupStore, PRUNE_GRACE_MS, backupDirFor, imageExt, isBackupRef, pruneBackups } from '../../src/ledger/backups.js';
 import { tempDir } from '../support/cli.js';
 
 const png = (seed: number) => sharp({ create: { width: 8, height: 8, channels: 3, background: { r: seed, g: 0, b: 0 } } }).png().toBuffer();
@@ -57,5 +57,36 @@ describe('backups beside the ledger', () => {
     expect(imageExt(await sharp(await png(1)).gif().toBuffer())).toBe('gif');
     expect(isBackupRef('default')).toBe(false);
     expect(isBackupRef('backup/../../etc/passwd')).toBe(false);
+  });
+});
+
+describe('pruning kept images no ledger names', () => {
+  test('an image named by any ledger of the folder stays; an unnamed one goes once older than a day; a fresh one stays', async () => {
+    const folder = await tempDir();
+    const store = new BackupStore(backupDirFor(join(folder, 'zulip.jsonl')));
+    const [mine, sibling, gone, fresh] = [await store.put(await png(1)), await store.put(await png(2)), await store.put(await png(3)), await store.put(await png(4))];
+    const line = (previous: string) => JSON.stringify({ type: 'row', run: 'r', user: 'u', target: 'zulip:x', status: 'ok', remote: '3', previous }) + '\n';
+    await writeFile(join(folder, 'zulip.jsonl'), line(mine) + line('default'));
+    // A shard's ledger (or another target's) shares the folder, so its names count too.
+    await writeFile(join(folder, 'zulip.shard-2-of-2.jsonl'), line(sibling));
+    // Not a ledger: never mistaken for one, whatever it says.
+    await writeFile(join(folder, 'people.csv'), `email,photo\n"previous":"${gone}"\n`);
+    const old = new Date(Date.now() - PRUNE_GRACE_MS - 60_000);
+    for (const ref of [mine, sibling, gone]) await utimes(join(store.dir, ref.slice(7)), old, old);
+    const leftover = join(store.dir, '.deadbeef.png.123-abcd.tmp');
+    await writeFile(leftover, 'half');
+    await utimes(leftover, old, old);
+
+    const result = await pruneBackups(join(folder, 'zulip.jsonl'));
+
+    expect(result).toEqual({ removed: 1, bytes: (await png(3)).length, kept: 3 });
+    const left = (await readdir(store.dir)).sort();
+    expect(left).toEqual([mine, sibling, fresh].map((ref) => ref.slice(7)).sort());
+  });
+
+  test('no backup folder: nothing is read or removed', async () => {
+    const folder = await tempDir();
+    await writeFile(join(folder, 'hr.jsonl'), '');
+    expect(await pruneBackups(join(folder, 'hr.jsonl'))).toBeUndefined();
   });
 });
