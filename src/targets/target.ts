@@ -124,7 +124,7 @@ export interface TargetFeatures<State = unknown> {
    * keeps the replaced file) so that `restore` can put it back. Lifecycle (issue 13). */
   readonly backupPrevious: boolean;
   /** Where a target that keeps images itself (Zulip) writes them: the `backup/` folder beside the
-   * ledger the run records them in (lifecycle/backups.ts). Called before `open` by the import and
+   * ledger the run records them in (ledger/backups.ts). Called before `open` by the import and
    * by rollback; a target never told keeps nothing. Absent where the target keeps none this way. */
   keepBackupsIn?(dir: string): void;
   /** Set again an avatar the user had before, named as `Applied.previous` recorded it (an mxc URI,

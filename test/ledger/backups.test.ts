@@ -1,4 +1,4 @@
-// Kept images (lifecycle/backups.ts): content-addressed, beside the ledger, written whole or not
+// Kept images (ledger/backups.ts): content-addressed, beside the ledger, written whole or not
 // at all, checked against their name when read back.
 import { readdir, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
