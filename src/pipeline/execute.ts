@@ -211,16 +211,18 @@ export async function execute(plan: Plan, io: ExecuteIo): Promise<ExitCode> {
       const error = result.fatal.get(planned.target.id) ?? removalFatal.get(planned.target.id);
       if (error) fatal.set(planned, { code: error.code, message: log.redact(error.message) });
     }
+    // A signal during the removals interrupts the run as one during the rows does (130/143).
+    const wasInterrupted = result.interrupted || (leaverLanes.length > 0 && stop.signal.aborted && fatal.size < lanes.length);
 
     // How many rows each interrupted target left: the CSV's count (read alongside the run) less
     // the rows that got a line.
-    if (result.interrupted) await counting;
+    if (wasInterrupted) await counting;
     const outcomes: RunOutcome[] = [];
     const blocks: string[] = [];
     for (const planned of plan.targets) {
       const mine = several ? tallies.get(planned.target.id)! : tally;
       const stopped = fatal.get(planned);
-      const interrupted = result.interrupted && !stopped && signalled
+      const interrupted = wasInterrupted && !stopped && signalled
         ? { signal: signalled, ...(csvRows === undefined ? {} : { left: Math.max(0, csvRows - tallies.get(planned.target.id)!.done) }) }
         : false;
       const text = summarise(mine, {
@@ -257,7 +259,7 @@ export async function execute(plan: Plan, io: ExecuteIo): Promise<ExitCode> {
     const summary = await reports.finish({
       exitCode: code, startedAt: tally.started, finishedAt: Date.now(), ledger: dryRun ? undefined : plan.targets[0]?.ledgerPath,
       ...(dryRun ? {} : { ledgers: Object.fromEntries(plan.targets.flatMap((planned) => (planned.ledgerPath ? [[planned.target.id, planned.ledgerPath]] : []))) }),
-      imagesRead: result.imagesRead, imageBytesRead: result.imageBytesRead, interrupted: result.interrupted,
+      imagesRead: result.imagesRead, imageBytesRead: result.imageBytesRead, interrupted: wasInterrupted,
       ...(stops[0] ? { fatal: stops[0] } : {}),
     }, [
       ...stops.map((stop) => `aborted: ${stop.target}: ${stop.code}: ${stop.message} (its rows not shown were not done)`),

@@ -46,7 +46,7 @@ export function summarise(tally: Tally, context: SummaryContext, now = Date.now(
   if (context.interrupted) {
     const { signal, left } = context.interrupted;
     const rest = left === undefined ? 'the rest of the rows were' : `${left} row${left === 1 ? ' was' : 's were'}`;
-    lines.push(`interrupted (${signal}): requests already sent were finished and recorded; ${rest} not done and nothing was written for them: run the same command again to do them`);
+    lines.push(`interrupted (${signal}): requests already sent were finished and recorded; ${rest} not done and nothing was written for them${context.removeMissing ? ', nor for leavers not yet removed' : ''}: run the same command again to do them`);
   }
   if (tally.hasOwnAvatar) lines.push(`${tally.hasOwnAvatar} user${tally.hasOwnAvatar === 1 ? '' : 's'} already had an avatar of their own (has_own_avatar): kept; --replace-existing replaces them`);
   if (context.ledgerPath) lines.push(`ledger: ${context.ledgerPath}`);

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { lastRun, readLedger, remoteLedger, runCli, stateEnv, tempDir, type LedgerRow } from '../support/cli.js';
+import { collect, lastRun, readLedger, remoteLedger, runCli, startCli, stateEnv, tempDir, type LedgerRow } from '../support/cli.js';
 import { photo, writePeople } from '../support/photos.js';
 import type { Person } from '../support/photos.js';
 import { FakeAuthgear } from '../../testkit/servers/authgear.js';
@@ -291,6 +291,79 @@ describe('leavers on matrix and authgear', () => {
     const third = await cli(['ana', 'bo', 'cy'], '--remove-missing');
     expect(outcomes(lastRun(await readLedger(ledger)))).not.toHaveProperty('@dee:example.org');
     expect(third.code).toBe(0);
+  });
+
+  test('matrix: a leaver whose removal line a kill lost and who is back in the CSV is imported as new, not taken for a user\'s change', async () => {
+    const { synapse, ledger, cli } = await synapseWithFour();
+    expect((await cli(['ana', 'bo', 'cy'], '--remove-missing')).code).toBe(0);
+    const text = await readFile(ledger, 'utf8');
+    await truncate(ledger, Buffer.byteLength(text.slice(0, text.lastIndexOf('{"type":"row"'))));
+    expect(synapse.avatarOf('@dee:example.org') ?? null).toBeNull();
+
+    const back = await cli(['ana', 'bo', 'cy', 'dee']);
+
+    expect(back.code).toBe(0);
+    expect(outcomes(lastRun(await readLedger(ledger)))).toMatchObject({ '@dee:example.org': 'ok' });
+    expect(synapse.avatarOf('@dee:example.org')).toMatch(/^mxc:\/\//);
+  });
+
+  test('matrix: Ctrl-C during the removals finishes the one sent, records it, drops the rest (130); the same command does them', async () => {
+    const { synapse, ledger, dir } = await synapseWithFour();
+    const csv = await writePeople(dir, [{ id: '@ana:example.org', image: 'photos/ana.jpg', seed: seedOf('ana') }]);
+    const args = [csv, '--target', 'matrix', '--homeserver', synapse.url, '--ledger', ledger, '--progress', 'off', '--remove-missing', '--concurrency', '1'];
+    const env = { MATRIX_ACCESS_TOKEN: synapse.adminToken };
+    // The present row is unchanged (no request that writes): the first PUT is a removal.
+    const held = synapse.server.holdNext('profile_put');
+    const child = startCli(args, { env });
+    const done = collect(child);
+    let stderr = '';
+    const warned = new Promise<void>((resolve) => child.stderr!.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+      if (stderr.includes('SIGINT: taking no more rows')) resolve();
+    }));
+    await held.arrived;
+    child.kill('SIGINT');
+    await warned;
+    held.release();
+    const interrupted = await done;
+
+    expect(interrupted.code).toBe(130);
+    expect(interrupted.stdout).toContain('interrupted (SIGINT): requests already sent were finished and recorded; 0 rows were not done and nothing was written for them, nor for leavers not yet removed');
+    const first = lastRun(await readLedger(ledger)).filter((line) => line.row === 0);
+    expect(first).toHaveLength(1);
+    expect(first[0]).toMatchObject({ status: 'removed' });
+    expect(synapse.avatarWrites.filter((w) => w.avatar_url === null)).toHaveLength(1);
+
+    const resumed = await runCli(args, { env });
+    expect(resumed.code).toBe(0);
+    expect(resumed.stdout).toContain('not in the CSV: 2 removed');
+    for (const name of ['bo', 'cy', 'dee']) expect(synapse.avatarOf(`@${name}:example.org`) ?? null).toBeNull();
+  });
+
+  test('ledger tools show the removals; after compact the next run finds no leaver and the removal run still rolls back', async () => {
+    const { synapse, ledger, cli } = await synapseWithFour();
+    const cy = synapse.avatarOf('@cy:example.org');
+    expect((await cli(['ana', 'bo'], '--remove-missing')).code).toBe(0);
+    const removalRun = (await runs(ledger)).at(-1)!;
+
+    const status = await runCli(['ledger', 'status', '--ledger', ledger]);
+    expect(status.stdout).toMatch(/users: 4 {2}ok 2 {2}failed 0 {2}removed 2/);
+    expect(status.stdout).toContain('skipped 2, removed 2');
+    const show = await runCli(['ledger', 'show', '@cy:example.org', '--ledger', ledger]);
+    expect(show.stdout).toContain('not in the CSV  removed');
+    expect(show.stdout).toContain(`holds nothing  previous ${cy}`);
+
+    expect((await runCli(['ledger', 'compact', '--ledger', ledger, '--keep-runs', '1'])).code).toBe(0);
+    const writes = synapse.avatarWrites.length;
+    const next = await cli(['ana', 'bo'], '--remove-missing');
+    expect(next.stdout).toContain('not in the CSV: 0 removed');
+    expect(synapse.avatarWrites.length).toBe(writes);
+
+    const env = { MATRIX_ACCESS_TOKEN: synapse.adminToken };
+    const undone = await runCli(['rollback', '--run', removalRun, '--ledger', ledger], { env });
+    expect(undone.code).toBe(0);
+    expect(undone.stdout).toContain('2 users changed by it; 2 restored');
+    expect(synapse.avatarOf('@cy:example.org')).toBe(cy);
   });
 
   test('authgear: the previous picture set again, a first picture removed with every other attribute kept', async () => {
