@@ -91,8 +91,10 @@ async function removeOne(config: RemovalConfig, lane: LeaverLane, leaver: Leaver
       source: held.source, settings: held.settings, outputSha256: held.outputSha256, bytes: held.bytes, remote: restoring ?? '', removes: true,
     });
     const applied = restoring === undefined ? { remote: '', ...(await target.features.remove!(account)) } : await target.features.restore!(account, restoring);
+    // `previous`: what rollback sets again. The target's own name for what it replaced where it
+    // gives one (Zulip: the kept copy of the tool's upload), else the tool's avatar as held.
     return await emit({
-      status: 'removed', remote: applied.remote, previous: held.remote,
+      status: 'removed', remote: applied.remote, previous: applied.previous ?? held.remote,
       ...('stamp' in applied && applied.stamp !== undefined ? { stamp: applied.stamp } : {}),
     });
   } catch (error) {

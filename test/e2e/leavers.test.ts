@@ -436,6 +436,7 @@ describe('leavers on zulip', () => {
     expect((await cli([[emails[0]!, 1], [emails[1]!, 2], [emails[2]!, 3], [emails[3]!, 4]], '--replace-existing')).code).toBe(0);
     // Bo's photo changes once: the tool's avatar over the tool's avatar.
     expect((await cli([[emails[0]!, 1], [emails[1]!, 22], [emails[2]!, 3], [emails[3]!, 4]])).code).toBe(0);
+    const tools = { ana: await server.avatarImage('ana@corp.example', 'medium'), bo: await server.avatarImage('bo@corp.example', 'medium') };
     server.userChangesAvatar('cy@corp.example');
     const cyOwn = server.byEmail('cy@corp.example')!.avatarVersion;
 
@@ -455,5 +456,12 @@ describe('leavers on zulip', () => {
     const again = await cli([[emails[3]!, 4]], '--remove-missing');
     expect(again.code).toBe(0);
     expect(avatarWrites()).toBe(writes);
+
+    // Rolling the removal run back uploads the tool's avatars again from the copies it kept.
+    const removalRun = (await runs(ledger)).at(-2)!;
+    const undone = await runCli(['rollback', '--run', removalRun, '--ledger', ledger, '--target', 'zulip', '--admin-zuliprc', rc, '--credentials', keys, '--progress', 'off'], { env });
+    expect(undone.code).toBe(0);
+    expect((await server.avatarImage('ana@corp.example', 'medium'))!.equals(tools.ana!)).toBe(true);
+    expect((await server.avatarImage('bo@corp.example', 'medium'))!.equals(tools.bo!)).toBe(true);
   });
 });
