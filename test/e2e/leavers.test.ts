@@ -340,6 +340,24 @@ describe('leavers on matrix and authgear', () => {
     for (const name of ['bo', 'cy', 'dee']) expect(synapse.avatarOf(`@${name}:example.org`) ?? null).toBeNull();
   });
 
+  test('matrix: a removal the server refuses fails that leaver alone (exit 1, then 4 when it fails the same way), listed by ledger failed', async () => {
+    const { synapse, ledger, cli } = await synapseWithFour();
+    synapse.setFaults({ routes: ['profile_put'], errorEvery: 1 });
+
+    const failing = await cli(['ana', 'bo', 'cy'], '--remove-missing', '--retries', '0');
+
+    expect(failing.code).toBe(1);
+    expect(outcomes(lastRun(await readLedger(ledger)))).toMatchObject({ '@dee:example.org': 'failed' });
+    const listed = await runCli(['ledger', 'failed', '--ledger', ledger]);
+    expect(listed.stdout).toMatch(/^leaver +@dee:example\.org \/ matrix:/m);
+    expect((await cli(['ana', 'bo', 'cy'], '--remove-missing', '--retries', '0')).code).toBe(4);
+
+    synapse.setFaults({});
+    const healed = await cli(['ana', 'bo', 'cy'], '--remove-missing', '--retries', '0');
+    expect(healed.code).toBe(0);
+    expect(synapse.avatarOf('@dee:example.org') ?? null).toBeNull();
+  });
+
   test('ledger tools show the removals; after compact the next run finds no leaver and the removal run still rolls back', async () => {
     const { synapse, ledger, cli } = await synapseWithFour();
     const cy = synapse.avatarOf('@cy:example.org');

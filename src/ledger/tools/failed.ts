@@ -86,7 +86,8 @@ export async function writeFailed(rows: AsyncIterable<FailedRow>, format: Failed
     for await (const r of rows) {
       if (count++ === 0) await write('row     user / target: code: message\n');
       const who = r.user === '' ? '(no user)' : r.user;
-      await write(`${String(r.row).padEnd(7)} ${who} / ${r.target}: ${r.code}: ${r.message}\n        → ${r.hint}\n`);
+      // Row 0: a leaver (--remove-missing) whose removal failed: in no row of the CSV.
+      await write(`${(r.row === 0 ? 'leaver' : String(r.row)).padEnd(7)} ${who} / ${r.target}: ${r.code}: ${r.message}\n        → ${r.hint}\n`);
     }
     if (count === 0) await write('no failing rows\n');
   }

@@ -122,7 +122,7 @@ export function formatStatus(report: StatusReport): string {
     if (t.failures.length > 0) {
       out.push('  failing now, by code:');
       for (const f of t.failures) {
-        out.push(`    ${f.code} ${f.count}  e.g. row ${f.sample.row}${f.sample.user ? ` ${f.sample.user}` : ''}: ${f.sample.message}`);
+        out.push(`    ${f.code} ${f.count}  e.g. ${f.sample.row === 0 ? 'leaver' : `row ${f.sample.row}`}${f.sample.user ? ` ${f.sample.user}` : ''}: ${f.sample.message}`);
         out.push(`      → ${f.hint}`);
       }
     }
