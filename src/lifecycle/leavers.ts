@@ -95,6 +95,8 @@ async function removeOne(config: RemovalConfig, lane: LeaverLane, leaver: Leaver
     // gives one (Zulip: the kept copy of the tool's upload), else the tool's avatar as held.
     return await emit({
       status: 'removed', remote: applied.remote, previous: applied.previous ?? held.remote,
+      // Zulip: the avatar_version of the tool's upload, which `previous` names as its kept copy.
+      ...(applied.previous !== undefined && 'replaced' in applied && applied.replaced !== undefined ? { replaced: applied.replaced } : {}),
       ...('stamp' in applied && applied.stamp !== undefined ? { stamp: applied.stamp } : {}),
     });
   } catch (error) {

@@ -166,4 +166,24 @@ describe('rollback (zulip)', () => {
     expect((await cli(['rollback', '--run', runC, '--ledger', ledger, ...access])).code).toBe(0);
     expect((await image('bo@corp.example'))!.equals(afterB!)).toBe(true);
   });
+
+  test('a leavers run (--remove-missing) is rolled back like any other: the tool\'s avatars it removed come back from what it kept', async () => {
+    const { csv, cli, access, ledger } = await world();
+    expect((await cli([await csv(EMAILS.slice(0, 3), 60), ...access, '--replace-existing'])).code).toBe(0);
+    const afterImport = { ana: await image('ana@corp.example'), bo: await image('bo@corp.example') };
+    // Ana and Bo left: Ana gets her own upload back, Bo his Gravatar (DELETE).
+    expect((await cli([await csv(['cy@corp.example'], 60), ...access, '--remove-missing'])).code).toBe(0);
+    expect(zulip.byEmail('bo@corp.example')!.avatarSource).toBe('G');
+    const removal = lastRunId(await readLedger(ledger));
+    expect(outcomes(lastRun(await readLedger(ledger)))).toMatchObject({ 'ana@corp.example': 'removed', 'bo@corp.example': 'removed' });
+    for (const line of lastRun(await readLedger(ledger)).filter((l) => l.status === 'removed')) expect(line.previous).toMatch(/^backup\//);
+
+    const result = await cli(['rollback', '--run', removal, '--ledger', ledger, ...access]);
+
+    expect(result.code).toBe(0);
+    // (Cy's new photo in that run is rolled back too: the run changed her.)
+    expect(outcomes(lastRun(await readLedger(ledger)))).toMatchObject({ 'ana@corp.example': 'ok/rollback', 'bo@corp.example': 'ok/rollback' });
+    expect((await image('ana@corp.example'))!.equals(afterImport.ana!)).toBe(true);
+    expect((await image('bo@corp.example'))!.equals(afterImport.bo!)).toBe(true);
+  });
 });
