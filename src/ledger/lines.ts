@@ -123,6 +123,12 @@ export type IntentLine = Omit<RowLine, 'type' | 'status' | 'reason' | 'error' | 
    * `remote` (the avatar the user had before the tool, '' for none) instead of the tool's avatar
    * (`outputSha256`, `bytes`). An import never takes it for its own write. */
   removes?: true;
+  /** A rollback's write (`avatar-import rollback`): what the target will report as `current` once
+   * the avatar is set back ('' for none). A rollback run again after a kill between the write and
+   * its row line finds the target showing it, and records the user as restored (`recovered`)
+   * instead of "changed since". `remote` is only set (for an import to recognise the write as its
+   * own) when the restored avatar is one the tool had set, whose line's fields the intent carries. */
+  restores?: string;
 };
 
 /** A row line that says what the target holds: usable as the target's `Prior`. */

@@ -1,14 +1,23 @@
 import { open, type FileHandle } from 'node:fs/promises';
 
 import { lineBatches } from './line-batches.js';
-import { isEndLine, isRowLine, isRunLine, type LedgerLine } from './lines.js';
+import { isEndLine, isIntentLine, isRowLine, isRunLine, type IntentLine, type LedgerLine } from './lines.js';
 
 /**
  * Every run and row line of a ledger, in file order, for tools that walk the whole history
  * (export, compact). Like the index it skips an unterminated last line (torn, or being written
  * right now by a live run) and any line that is not JSON or not a line it knows. Takes no lock.
  */
-export async function* readLines(path: string): AsyncGenerator<LedgerLine> {
+export function readLines(path: string): AsyncGenerator<LedgerLine> {
+  return read(path, false) as AsyncGenerator<LedgerLine>;
+}
+
+/** readLines with the intent lines too (rollback: a write whose row line a kill lost). */
+export function readLinesAndIntents(path: string): AsyncGenerator<LedgerLine | IntentLine> {
+  return read(path, true);
+}
+
+async function* read(path: string, intents: boolean): AsyncGenerator<LedgerLine | IntentLine> {
   let handle: FileHandle;
   try {
     handle = await open(path, 'r');
@@ -21,7 +30,7 @@ export async function* readLines(path: string): AsyncGenerator<LedgerLine> {
     const { size } = await handle.stat();
     for await (const { texts } of lineBatches(handle, size)) {
       for (const text of texts) {
-        const line = parse(text);
+        const line = parse(text, intents);
         if (line !== undefined) yield line;
       }
     }
@@ -30,10 +39,10 @@ export async function* readLines(path: string): AsyncGenerator<LedgerLine> {
   }
 }
 
-function parse(text: string): LedgerLine | undefined {
+function parse(text: string, intents: boolean): LedgerLine | IntentLine | undefined {
   try {
     const value: unknown = JSON.parse(text);
-    return isRowLine(value) || isRunLine(value) || isEndLine(value) ? value : undefined;
+    return isRowLine(value) || isRunLine(value) || isEndLine(value) || (intents && isIntentLine(value)) ? value : undefined;
   } catch {
     return undefined;
   }

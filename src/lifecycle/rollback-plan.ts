@@ -4,9 +4,9 @@
 // (when the tool had: its hash and source are copied onto the rollback's line, so the next import
 // of that CSV skips exactly as it did before the run), and what happened since.
 import { UsageError } from '../errors.js';
-import type { RowLine, RunLine } from '../ledger/lines.js';
+import type { IntentLine, RowLine, RunLine } from '../ledger/lines.js';
 import { isHeldRowLine } from '../ledger/lines.js';
-import { readLines } from '../ledger/read.js';
+import { readLines, readLinesAndIntents } from '../ledger/read.js';
 
 export interface Change {
   /** The run's line: `remote` is what it set, `previous` what it replaced (absent: nothing). */
@@ -17,6 +17,9 @@ export interface Change {
   changedSince: boolean;
   /** A rollback of this run already restored it (a rollback resumed after a crash). */
   undone: boolean;
+  /** A rollback of this run began restoring it and no row line followed (killed in between): its
+   * intent says what the target shows if that write landed. */
+  pending?: IntentLine;
 }
 
 export interface RollbackPlan {
@@ -30,7 +33,7 @@ export interface RollbackPlan {
 /** Options key of a rollback's run line: the run it undoes. */
 export const ROLLBACK_OF = 'rollbackOf';
 
-const keyOf = (line: RowLine): string => `${line.target}\0${line.user}`;
+const keyOf = (line: Pick<RowLine, 'target' | 'user'>): string => `${line.target}\0${line.user}`;
 const changedSomething = (line: RowLine): boolean => (line.status === 'ok' || (line.status as string) === 'removed') && line.reason !== 'dry_run';
 
 export async function planRollback(ledger: string, runId: string, users?: ReadonlySet<string>): Promise<RollbackPlan> {
@@ -47,12 +50,17 @@ export async function planRollback(ledger: string, runId: string, users?: Readon
   // Pass 2: per key, the lines before the run's (the one that set `previous`) and after it.
   const rollbacks = new Set<string>();
   const passed = new Set<string>();
-  for await (const line of readLines(ledger)) {
+  for await (const line of readLinesAndIntents(ledger)) {
     if (line.type === 'run' && line.options?.[ROLLBACK_OF] === runId) rollbacks.add(line.run);
-    if (line.type !== 'row') continue;
+    if (line.type !== 'row' && line.type !== 'intent') continue;
     const key = keyOf(line);
     const change = changes.get(key);
     if (!change) continue;
+    if (line.type === 'intent') {
+      if (passed.has(key) && rollbacks.has(line.run) && line.restores !== undefined) change.pending = line;
+      continue;
+    }
+    if (rollbacks.has(line.run)) delete change.pending;
     if (line.run === runId && changedSomething(line)) {
       passed.add(key);
       continue;

@@ -58,16 +58,33 @@ export async function rollback(config: RollbackRun): Promise<RollbackResult> {
     if (change.changedSince && !config.force) return done({ status: 'skipped', reason: 'changed_since_run' });
     try {
       const account = await target.resolve(line.user, priorOf(line));
-      // What that run set, '' for "nothing" (a rollback's own line restoring no avatar).
-      if ((account.current ?? '') !== (line.remote ?? '') && !config.force) return await done({ status: 'skipped', reason: 'changed_since_run' });
       const restoring = line.previous;
-      if (config.dryRun) return await done({ status: 'ok', reason: 'dry_run', ...(account.current ? { previous: account.current } : {}) });
-      const applied = restoring === undefined ? { remote: '', ...(await target.features.remove!(account)) } : await target.features.restore!(account, restoring);
       // The avatar is back to what that line had set (a target that uploads it again, Zulip,
       // reports a new avatar_version for the same picture): the line's source is copied over.
       const before = restoring !== undefined ? change.before : undefined;
       const copied: Partial<Record<string, unknown>> = {};
       if (before) for (const key of FROM_BEFORE) if (before[key] !== undefined) copied[key] = before[key];
+      // An earlier rollback of this run was killed between this user's write and its line: if the
+      // target shows what its intent named, that write landed. Recorded, not sent again.
+      if (change.pending && landed(change.pending.restores!, account.current, target)) {
+        return await done({ ...copied, status: 'ok', reason: 'recovered', remote: account.current ?? '', ...(line.remote ? { previous: line.remote } : {}) });
+      }
+      // What that run set, '' for "nothing" (a rollback's own line restoring no avatar).
+      if ((account.current ?? '') !== (line.remote ?? '') && !config.force) return await done({ status: 'skipped', reason: 'changed_since_run' });
+      if (config.dryRun) return await done({ status: 'ok', reason: 'dry_run', ...(account.current ? { previous: account.current } : {}) });
+      // The intent is on disk before the target changes (as for an import's write, issue 11).
+      const expected = restoring === undefined ? '' : target.features.restoresTo ? target.features.restoresTo(account, restoring) : restoring;
+      if (expected !== undefined) {
+        await config.ledger.append({
+          type: 'intent', ts: new Date().toISOString(), run: config.runId, row: line.row, user: line.user, target: line.target,
+          source: before?.source ?? line.source, settings: before?.settings ?? line.settings,
+          // Only a restored avatar the tool had set (its line's fields carried) is one an import may
+          // recognise as its own write: `remote` stays out otherwise, so the import protects it.
+          ...(before && expected !== '' ? { ...copied, remote: expected } : {}),
+          outputSha256: before?.outputSha256 ?? '', bytes: before?.bytes ?? 0, restores: expected,
+        });
+      }
+      const applied = restoring === undefined ? { remote: '', ...(await target.features.remove!(account)) } : await target.features.restore!(account, restoring);
       // `remote` '' says "the tool holds nothing here": not a complete held line, so the next
       // import treats the user as it did before the rolled-back run first set their avatar.
       return await done({
@@ -94,6 +111,13 @@ export async function rollback(config: RollbackRun): Promise<RollbackResult> {
     })));
   const exit = fatal ? EXIT.fatal : config.signal.aborted ? EXIT.interrupted : counts.failed > 0 ? EXIT.newFailures : EXIT.ok;
   return { counts, exit };
+}
+
+/** Whether the target shows what a rollback intent named ('' : no avatar of the tool's). */
+function landed(expected: string, current: string | undefined, target: Target): boolean {
+  if (expected === '') return current === undefined;
+  const same = target.features.isIntended ?? ((a: string, b: string) => a === b);
+  return current !== undefined && same(current, expected);
 }
 
 function priorOf(line: RowLine): Prior | undefined {

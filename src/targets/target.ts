@@ -130,6 +130,10 @@ export interface TargetFeatures<State = unknown> {
   /** Set again an avatar the user had before, named as `Applied.previous` recorded it (an mxc URI,
    * a picture URL, a kept file). Lifecycle (issue 13): absent where not implemented. */
   restore?(account: Account<State>, previous: string): Promise<Applied>;
+  /** What `resolve` will report as `current` once `restore(account, previous)` has landed ('' for
+   * the default: nothing of the tool's), for the intent line a rollback writes first; undefined
+   * when it cannot be known. Absent: `previous` itself (a file's hash, an mxc URI, a picture URL). */
+  restoresTo?(account: Account<State>, previous: string): string | undefined;
   /** One user id as the target knows users, the closest to `sent` it can cheaply find (from users
    * it already listed): shown when a run halts on `user_not_found`, so the operator sees
    * `@jane.doe:example.org` sent against `@jdoe:example.org` known. Absent where not implemented. */

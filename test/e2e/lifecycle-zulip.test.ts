@@ -1,4 +1,4 @@
-import { mkdir, readdir, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, utimes, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import sharp from 'sharp';
 import { FakeZulip } from '../../testkit/servers/zulip.js';
@@ -185,5 +185,33 @@ describe('rollback (zulip)', () => {
     expect(outcomes(lastRun(await readLedger(ledger)))).toMatchObject({ 'ana@corp.example': 'ok/rollback', 'bo@corp.example': 'ok/rollback' });
     expect((await image('ana@corp.example'))!.equals(afterImport.ana!)).toBe(true);
     expect((await image('bo@corp.example'))!.equals(afterImport.bo!)).toBe(true);
+  });
+
+  test('a rollback killed between a restore and its line: run again, it finds the restore landed (its intent line) and records it, sending nothing', async () => {
+    const { csv, cli, access, ledger, dir } = await world();
+    expect((await cli([await csv(['ana@corp.example', 'bo@corp.example'], 70), ...access, '--replace-existing'])).code).toBe(0);
+    expect((await cli([await csv(['ana@corp.example', 'bo@corp.example'], 80), ...access])).code).toBe(0);
+    const runB = lastRunId(await readLedger(ledger));
+    expect((await cli(['rollback', '--run', runB, '--ledger', ledger, ...access])).code).toBe(0);
+    // As if killed right after Zulip took Ana's upload and Bo's: the intents are on disk, the row
+    // lines and the end line are not.
+    const text = await readFile(ledger, 'utf8');
+    const lines = text.split('\n').filter(Boolean);
+    const rollbackRun = lastRunId(await readLedger(ledger));
+    const intents = lines.filter((l) => JSON.parse(l).type === 'intent' && JSON.parse(l).run === rollbackRun);
+    expect(intents.map((l) => JSON.parse(l).user).sort()).toEqual(['ana@corp.example', 'bo@corp.example']);
+    await writeFile(ledger, lines.filter((l) => !(JSON.parse(l).run === rollbackRun && ['row', 'end'].includes(JSON.parse(l).type))).join('\n') + '\n');
+    const writes = () => zulip.server.requests.filter((r) => r.route === 'avatar_upload' || r.route === 'avatar_delete').length;
+    const before = writes();
+
+    const again = await cli(['rollback', '--run', runB, '--ledger', ledger, ...access]);
+
+    expect(again.code).toBe(0);
+    expect(outcomes(lastRun(await readLedger(ledger)))).toEqual({ 'ana@corp.example': 'ok/recovered', 'bo@corp.example': 'ok/recovered' });
+    expect(writes()).toBe(before);
+    // The next import of A's CSV finds A's avatars as the tool left them: nothing to send.
+    expect((await cli([join(dir, 'people-70.csv'), ...access])).code).toBe(0);
+    expect(outcomes(lastRun(await readLedger(ledger)))).toEqual({ 'ana@corp.example': 'skipped', 'bo@corp.example': 'skipped' });
+    expect(writes()).toBe(before);
   });
 });

@@ -103,6 +103,24 @@ describe('rollback (dir)', () => {
     void dir;
   });
 
+  test('a rollback killed between its writes and their lines is recognised when run again (intent lines): recorded as recovered, nothing redone', async () => {
+    const { out, ledger, a, runB } = await twoImports();
+    expect((await runCli(['rollback', '--run', runB, '--ledger', ledger])).code).toBe(0);
+    const rollbackRun = (await readLedger(ledger)).filter((line) => line.type === 'run').at(-1)!.run as string;
+    const lines = (await readFile(ledger, 'utf8')).split('\n').filter(Boolean);
+    expect(lines.filter((l) => JSON.parse(l).type === 'intent' && JSON.parse(l).run === rollbackRun)).toHaveLength(3);
+    await writeFile(ledger, lines.filter((l) => !(JSON.parse(l).run === rollbackRun && ['row', 'end'].includes(JSON.parse(l).type))).join('\n') + '\n');
+
+    const again = await runCli(['rollback', '--run', runB, '--ledger', ledger]);
+
+    expect(again.code).toBe(0);
+    expect(outcomes(lastRun(await readLedger(ledger)))).toEqual({ user0: 'ok/recovered', user1: 'ok/recovered', user2: 'ok/recovered' });
+    expect(await readFile(join(out, 'user0.jpg'))).toEqual(a.user0);
+    expect(existsSync(join(out, 'user2.jpg'))).toBe(false);
+    // Run once more: every user restored, nothing left to do.
+    expect((await runCli(['rollback', '--run', runB, '--ledger', ledger])).stdout).toContain('0 restored, 3 skipped');
+  });
+
   test('an unknown run is a usage error, before anything is touched', async () => {
     const { ledger } = await twoImports();
     const result = await runCli(['rollback', '--run', 'nope', '--ledger', ledger]);

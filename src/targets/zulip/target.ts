@@ -76,6 +76,12 @@ export class ZulipTarget implements Target<Resolved> {
       this.#backups = new BackupStore(dir);
     },
     restore: (account, previous) => this.#restore(account, previous),
+    // A kept image is uploaded again (avatar_version + 1, §1); a default is DELETE (no own avatar).
+    restoresTo: (account, previous) => {
+      if (previous === DEFAULT_AVATAR || isDefaultAvatarUrl(previous, this.config.site)) return '';
+      const version = account.state.user.avatarVersion;
+      return version === undefined ? undefined : String(version + 1);
+    },
     remove: (account) => this.#remove(account),
   };
   /** Known after open(). */
