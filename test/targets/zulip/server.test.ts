@@ -132,4 +132,53 @@ describe('fake Zulip: the contract', () => {
     expect(await fetchKey({ email: 'ana@corp.example' }, 's3cret-s3cret-s3cret')).toMatchObject({ status: 401, body: { code: 'USER_DEACTIVATED' } });
     expect(zulip.jwtFetches).toEqual(['ana@corp.example']);
   });
+
+  test('DELETE /users/me/avatar: back to the default with avatar_version + 1; from FL 443 only for an upload (idempotent), before on every call; refused when restricted', async () => {
+    const del = async (email: string, key: string) => {
+      const res = await fetch(`${zulip.url}/api/v1/users/me/avatar`, { method: 'DELETE', headers: { authorization: basic(email, key), accept: 'application/json' } });
+      return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+    };
+    zulip = await FakeZulip.start({ version: '12.0', featureLevel: 466, defaultAvatarSource: 'J' });
+    const ana = zulip.addUser('ana@corp.example');
+    expect(await upload(ana.email, ana.apiKey, [{ name: 'file', filename: 'avatar.jpg', type: 'image/jpeg', bytes: await jpeg() }])).toMatchObject({ status: 200 });
+    expect(ana.avatarVersion).toBe(2);
+    const first = await del(ana.email, ana.apiKey);
+    // The organisation's default (Jdenticon here) lives under /user_avatars/ like an upload.
+    expect(first).toEqual({ status: 200, body: { result: 'success', msg: '', avatar_url: expect.stringMatching(/^\/user_avatars\/2\/[0-9a-f]{40}\.png$/) } });
+    expect([ana.avatarSource, ana.avatarVersion]).toEqual(['J', 3]);
+    expect((await del(ana.email, ana.apiKey)).status).toBe(200);
+    expect(ana.avatarVersion).toBe(3);
+    await zulip.close();
+
+    zulip = await FakeZulip.start(); // 11.4, FL 421
+    const bo = zulip.addUser('bo@corp.example');
+    const answer = await del(bo.email, bo.apiKey);
+    expect(answer.body.avatar_url).toMatch(/^https:\/\/secure\.gravatar\.com\/avatar\/[0-9a-f]{32}\?d=identicon&version=2$/);
+    expect([bo.avatarSource, bo.avatarVersion]).toEqual(['G', 2]);
+    zulip.realmAvatarChangesDisabled = true;
+    expect(await del(bo.email, bo.apiKey)).toEqual({ status: 400, body: { result: 'error', code: 'BAD_REQUEST', msg: 'Avatar changes are disabled in this organization.' } });
+    expect((await del(zulip.admin.email, zulip.admin.apiKey)).status).toBe(200);
+  });
+
+  test('/user_avatars/: every version\'s 100 px and 500 px PNGs and the original, with no authentication; old versions stay; a missing file is Django\'s 404', async () => {
+    zulip = await FakeZulip.start();
+    const ana = zulip.addUser('ana@corp.example');
+    const image = await sharp({ create: { width: 800, height: 600, channels: 3, background: 'blue' } }).jpeg().toBuffer();
+    const first = await upload(ana.email, ana.apiKey, [{ name: 'file', filename: 'avatar.jpg', type: 'image/jpeg', bytes: image }]);
+    const url = first.body.avatar_url as string;
+    await upload(ana.email, ana.apiKey, [{ name: 'file', filename: 'avatar.jpg', type: 'image/jpeg', bytes: await jpeg() }]);
+
+    const small = await fetch(zulip.url + url);
+    expect(small.status).toBe(200);
+    expect(small.headers.get('content-type')).toBe('image/png');
+    expect(small.headers.get('cache-control')).toBe('max-age=31536000, public, immutable');
+    expect(await sharp(Buffer.from(await small.arrayBuffer())).metadata()).toMatchObject({ format: 'png', width: 100, height: 100 });
+    const medium = await fetch(zulip.url + url.replace(/\.png$/, '-medium.png'));
+    expect(await sharp(Buffer.from(await medium.arrayBuffer())).metadata()).toMatchObject({ format: 'png', width: 500, height: 500 });
+    const original = await fetch(zulip.url + url.replace(/\.png$/, '.original'));
+    expect(Buffer.from(await original.arrayBuffer()).equals(image)).toBe(true);
+    const missing = await fetch(`${zulip.url}/user_avatars/2/${'0'.repeat(40)}.png`);
+    expect(missing.status).toBe(404);
+    expect(await missing.text()).toBe('<p>File not found</p>');
+  });
 });
