@@ -47,7 +47,7 @@ export const ROW_CODES = {
   credentials_invalid: { heals: false, what: 'the per-user credential was refused' },
   upload_rejected: { heals: false, what: 'the target refused the upload (too large, bad image, not allowed)' },
   verify_failed: { heals: false, what: 'the target did not hold what was written when read back' },
-  backup_failed: { heals: false, what: 'the avatar about to be replaced could not be kept for rollback (download or disk); nothing was changed' },
+  backup_failed: { heals: true, what: 'the avatar about to be replaced could not be kept for rollback (download or disk); nothing was changed' },
   no_backup: { heals: false, what: 'rollback: the image that run replaced was not kept (a run from before backups, or the file is gone); nothing was changed' },
   target_error: { heals: false, what: 'the target refused the request for another reason (see message)' },
   retries_exhausted: { heals: true, what: 'transient failures (5xx, resets, timeouts) outlasted --retries' },
