@@ -64,6 +64,10 @@ export interface ZulipOptions {
    * not given, which is every organisation before 12.0. */
   readonly defaultAvatarSource?: 'G' | 'J';
   readonly now?: () => number;
+  /** Where avatars are stored: 'local' (LOCAL_UPLOADS_DIR, the default: relative /user_avatars/
+   * URLs) or 's3' (S3_AVATAR_BUCKET: absolute URLs into the bucket, served here under /s3-avatars/;
+   * /user_avatars/ then answers a permanent redirect there, as serve_local_avatar_unauthed does). */
+  readonly avatarStorage?: 'local' | 's3';
 }
 
 export class FakeZulip {
@@ -98,6 +102,7 @@ export class FakeZulip {
       ignoreEmailInBasicAuth: false,
       defaultAvatarSource: 'G',
       now: Date.now,
+      avatarStorage: 'local',
       ...options,
     };
     this.host = this.#opts.host;
@@ -120,6 +125,11 @@ export class FakeZulip {
 
   get url(): string {
     return this.server.url;
+  }
+
+  /** The avatar bucket's public root with the S3 backend. */
+  get #s3Root(): string | undefined {
+    return this.#opts.avatarStorage === 's3' ? `${this.server.url}/s3-avatars` : undefined;
   }
 
   close(): Promise<void> {
@@ -240,7 +250,14 @@ export class FakeZulip {
       r('avatar_upload', 'POST', /^\/api\/v1\/users\/me\/avatar$/, authed((q, me) => this.#upload(q, me))),
       r('avatar_delete', 'DELETE', /^\/api\/v1\/users\/me\/avatar$/, authed((_q, me) => this.#deleteAvatar(me))),
       // nginx serves these from disk: no authentication, no rate limit.
-      r('user_avatars', 'GET', /^\/user_avatars\/(\d+\/[0-9a-f]{40}(?:\.png|-medium\.png|\.original))$/, (_q, [path]) => this.#files.serve(path!)),
+      r('user_avatars', 'GET', /^\/user_avatars\/(\d+\/[0-9a-f]{40}(?:\.png|-medium\.png|\.original))$/, (_q, [path]) =>
+        this.#s3Root === undefined ? this.#files.serve(path!) : { status: 301, headers: { Location: `${this.#s3Root}/${path!}` }, body: '' }),
+      // The bucket: public-read objects; a missing key is S3's 403 AccessDenied (the bucket is not listable).
+      r('s3_avatars', 'GET', /^\/s3-avatars\/(\d+\/[0-9a-f]{40}(?:\.png|-medium\.png|\.original))$/, async (_q, [path]) => {
+        const reply = await this.#files.serve(path!);
+        if (reply.status === 200) return reply;
+        return { status: 403, headers: { 'Content-Type': 'application/xml' }, body: '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>' };
+      }),
       r('user_by_email', 'GET', /^\/api\/v1\/users\/([^/]+)$/, authed((q, me, [who]) => this.#userByEmail(q, me, who!))),
       r('jwt_fetch_api_key', 'POST', /^\/api\/v1\/jwt\/fetch_api_key$/, anonymous((q) => this.#jwtFetch(q))),
     ];
@@ -302,8 +319,8 @@ export class FakeZulip {
     if (wants('realm_user')) {
       Object.assign(state, {
         avatar_source: me.avatarSource,
-        avatar_url: avatarUrl(me, false),
-        avatar_url_medium: avatarUrl(me, false),
+        avatar_url: avatarUrl(me, false, this.#s3Root),
+        avatar_url_medium: avatarUrl(me, false, this.#s3Root),
         user_id: me.userId,
         email: me.email,
         delivery_email: me.email,
@@ -362,7 +379,7 @@ export class FakeZulip {
     me.avatarSource = 'U';
     this.#files.store(me.userId, me.avatarVersion, file.bytes);
     this.uploads.push({ userId: me.userId, authEmail: basicEmail(request.headers.authorization) ?? '', bytes: file.bytes, filename: file.filename, contentType: file.contentType, parts, version: me.avatarVersion });
-    return success({ avatar_url: avatarUrl(me, false) });
+    return success({ avatar_url: avatarUrl(me, false, this.#s3Root) });
   }
 
   /** zerver/views/user_settings.py delete_avatar_backend. */
@@ -378,7 +395,7 @@ export class FakeZulip {
       me.avatarVersion++;
       if (me.avatarSource !== 'G') this.#files.generate(me.userId, me.avatarVersion);
     }
-    return success({ avatar_url: avatarUrl(me, false) });
+    return success({ avatar_url: avatarUrl(me, false, this.#s3Root) });
   }
 
   /** zerver/views/auth.py jwt_fetch_api_key. */
@@ -403,6 +420,6 @@ export class FakeZulip {
   }
 
   #userObject(user: ZulipUserState, viewer: ZulipUserState, clientGravatar: boolean): Record<string, unknown> {
-    return userObject(user, viewer, clientGravatar, { host: this.host, adminId: this.admin.userId });
+    return userObject(user, viewer, clientGravatar, { host: this.host, adminId: this.admin.userId, s3Root: this.#s3Root });
   }
 }

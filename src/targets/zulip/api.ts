@@ -172,13 +172,14 @@ export class ZulipApi {
    * The image an avatar URL serves, for keeping before it is replaced. Zulip serves /user_avatars/
    * without authentication (the path is a salted hash: serve_local_avatar_unauthed), and on S3 the
    * URL is absolute, on another host: no credential is ever sent with this request. A server on S3
-   * answers /user_avatars/ with a permanent redirect, followed once. Undefined on 404.
+   * answers /user_avatars/ with a permanent redirect, followed once. Undefined when the file is not
+   * there: 404, or S3's 403 AccessDenied for a missing key in a bucket that cannot be listed.
    */
   async download(url: string, what: string): Promise<Buffer | undefined> {
     let target = url;
     for (let hop = 0; hop < 2; hop++) {
-      const res = await this.endpoint.send({ method: 'GET', path: target, headers: { accept: 'image/*' }, expect: [301, 302, 307, 308, 404], what });
-      if (res.status === 404) return undefined;
+      const res = await this.endpoint.send({ method: 'GET', path: target, headers: { accept: 'image/*' }, expect: [301, 302, 307, 308, 403, 404], what });
+      if (res.status === 404 || res.status === 403) return undefined;
       if (res.status < 300) return res.body;
       const location = res.headers.location;
       if (typeof location !== 'string' || hop > 0) break;

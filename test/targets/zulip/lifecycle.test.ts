@@ -47,6 +47,22 @@ describe('zulip target: keeping the replaced avatar', () => {
     expect((await stat(join(backups, applied.previous!.slice('backup/'.length)))).mode & 0o777).toBe(0o600);
   });
 
+  test('with the S3 backend (absolute avatar URLs on the bucket\'s host) the kept image comes from the bucket, and restore puts it back', async () => {
+    s = await setup({ avatarStorage: 's3' });
+    const ana = s.zulip.addUser('ana@corp.example');
+    s.zulip.userChangesAvatar(ana.email, (await avatar(9)).jpeg);
+    const served = (await s.zulip.avatarImage(ana.email, 'medium'))!;
+    const { target } = await opened([ana.email]);
+
+    const applied = await target.apply(await target.resolve(ana.email, undefined), await avatar(1));
+
+    const download = s.zulip.server.requests.find((r) => r.route === 's3_avatars')!;
+    expect(download.path).toMatch(/^\/s3-avatars\/2\/[0-9a-f]{40}-medium\.png$/);
+    expect(download.headers.authorization).toBeUndefined();
+    await target.features.restore!(await target.resolve(ana.email, undefined), applied.previous!);
+    expect(s.zulip.uploads.at(-1)!.bytes.equals(served)).toBe(true);
+  });
+
   test('a default avatar (Gravatar) is recorded as `default`: nothing downloaded, nothing kept', async () => {
     s = await setup();
     const bo = s.zulip.addUser('bo@corp.example');

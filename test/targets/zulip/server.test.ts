@@ -181,4 +181,18 @@ describe('fake Zulip: the contract', () => {
     expect(missing.status).toBe(404);
     expect(await missing.text()).toBe('<p>File not found</p>');
   });
+
+  test('with the S3 backend: avatar_url is absolute in the bucket, /user_avatars/ redirects there (301), a missing key is S3\'s 403', async () => {
+    zulip = await FakeZulip.start({ avatarStorage: 's3' });
+    const ana = zulip.addUser('ana@corp.example');
+    const url = (await upload(ana.email, ana.apiKey, [{ name: 'file', filename: 'avatar.jpg', type: 'image/jpeg', bytes: await jpeg() }])).body.avatar_url as string;
+    expect(url).toMatch(new RegExp(`^${zulip.url}/s3-avatars/2/[0-9a-f]{40}\\.png$`));
+    const path = url.slice(`${zulip.url}/s3-avatars/`.length);
+    const redirect = await fetch(`${zulip.url}/user_avatars/${path}`, { redirect: 'manual' });
+    expect([redirect.status, redirect.headers.get('location')]).toEqual([301, url]);
+    expect((await fetch(url)).status).toBe(200);
+    const missing = await fetch(`${zulip.url}/s3-avatars/2/${'0'.repeat(40)}.png`);
+    expect(missing.status).toBe(403);
+    expect(await missing.text()).toContain('<Code>AccessDenied</Code>');
+  });
 });

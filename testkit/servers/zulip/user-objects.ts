@@ -10,7 +10,7 @@ export function canSeeEmail(viewer: ZulipUserState, user: ZulipUserState): boole
   return user.emailVisibility === 'admins' && isAdmin(viewer);
 }
 
-export function userObject(user: ZulipUserState, viewer: ZulipUserState, clientGravatar: boolean, realm: { readonly host: string; readonly adminId: number }): Record<string, unknown> {
+export function userObject(user: ZulipUserState, viewer: ZulipUserState, clientGravatar: boolean, realm: { readonly host: string; readonly adminId: number; readonly s3Root?: string | undefined }): Record<string, unknown> {
   const visible = user.isBot || user.emailVisibility === 'everyone';
   return {
     email: visible ? user.email : `user${user.userId}@${realm.host}`,
@@ -27,17 +27,20 @@ export function userObject(user: ZulipUserState, viewer: ZulipUserState, clientG
     is_active: user.isActive,
     date_joined: '2024-01-02T03:04:05+00:00',
     delivery_email: canSeeEmail(viewer, user) ? user.email : null,
-    avatar_url: avatarUrl(user, clientGravatar),
+    avatar_url: avatarUrl(user, clientGravatar, realm.s3Root),
     ...(user.isBot ? { bot_type: 1, bot_owner_id: realm.adminId } : {}),
     profile_data: {},
   };
 }
 
-export function avatarUrl(user: ZulipUserState, clientGravatar: boolean): string | null {
+/** On local storage a path under /user_avatars/ (relative); with the S3 backend an absolute URL in
+ * the avatar bucket (`s3Root`), another host in real life. */
+export function avatarUrl(user: ZulipUserState, clientGravatar: boolean, s3Root?: string): string | null {
   if (user.avatarSource === 'G') {
     if (clientGravatar) return null;
     const md5 = createHash('md5').update(user.email.toLowerCase()).digest('hex');
     return `https://secure.gravatar.com/avatar/${md5}?d=identicon&version=${user.avatarVersion}`;
   }
-  return `/user_avatars/${avatarPath(user.userId, user.avatarVersion)}.png`;
+  const path = `${avatarPath(user.userId, user.avatarVersion)}.png`;
+  return s3Root === undefined ? `/user_avatars/${path}` : `${s3Root}/${path}`;
 }
