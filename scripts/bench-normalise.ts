@@ -6,6 +6,8 @@
 // Targets: ours ≥ 0.9 × the bare loop and ≥ 5 × ImageMagick.
 // Usage: npx tsx scripts/bench-normalise.ts [photos]   (default 200)
 //        npx tsx scripts/bench-normalise.ts heic [photos]   (12 MP HEIC only, default 12; needs heif-enc)
+//        npx tsx scripts/bench-normalise.ts distinct [photos] [rounds]   (default 2 000 photos, 3 rounds;
+//        issue 16: the CLI against the bare loop at the CLI's concurrency, goal ≥ 0.98×)
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
@@ -17,9 +19,14 @@ import { cameraPhoto, fromPixels, photoPixels } from '../testkit/images.js';
 import type { Orientation } from '../testkit/images.js';
 import { benchDir, measureCli } from './lib/bench.js';
 import { benchHeic } from './lib/bench-heic.js';
+import { benchDistinct } from './lib/bench-distinct.js';
 
 if (process.argv[2] === 'heic') {
   await benchHeic(Number(process.argv[3] ?? 12));
+  process.exit(0);
+}
+if (process.argv[2] === 'distinct') {
+  await benchDistinct(Number(process.argv[3] ?? 2000), Number(process.argv[4] ?? 3));
   process.exit(0);
 }
 
