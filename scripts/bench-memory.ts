@@ -25,7 +25,8 @@ async function seedLedger(dir: string): Promise<{ run: string; rows: Record<stri
   // A real run over one row per photo gives real ledger lines and real avatars to clone.
   const seedCsv = join(dir, 'seed.csv');
   await writeCsv(seedCsv, PHOTOS, PHOTOS);
-  const result = await measureCli([seedCsv, '--out', join(dir, 'seed-avatars'), '--progress', 'off']);
+  // The ledger named: by default it now lives in the output's state folder (.avatar-import/).
+  const result = await measureCli([seedCsv, '--out', join(dir, 'seed-avatars'), '--ledger', join(dir, 'seed.ledger.jsonl'), '--progress', 'off']);
   if (result.code !== 0) throw new Error(`seed run failed: ${result.stderr}`);
   const lines = (await readFile(join(dir, 'seed.ledger.jsonl'), 'utf8')).trim().split('\n');
   return { run: lines[0]!, rows: lines.slice(1).map((l) => JSON.parse(l) as Record<string, unknown>) };
@@ -83,7 +84,7 @@ for (const rows of rowsList) {
   process.stderr.write(`${rows} rows, dry run: ${summaryLine(dry.stdout)}\n`);
 
   await synthesise(dir, rows, await seedLedger(dir));
-  const rerun = await measureCli([csv, '--out', join(dir, 'avatars'), '--progress', 'off']);
+  const rerun = await measureCli([csv, '--out', join(dir, 'avatars'), '--ledger', join(dir, 'people.ledger.jsonl'), '--progress', 'off']);
   process.stderr.write(`${rows} rows, re-run: ${summaryLine(rerun.stdout)}\n`);
   if (!new RegExp(`0 ok, ${rows} skipped, 0 failed`).test(rerun.stdout)) throw new Error(`re-run did not skip every row:\n${rerun.stdout}\n${rerun.stderr}`);
   results.push({ rows, dryMiB: dry.peakRssMiB, drySeconds: dry.seconds, rerunMiB: rerun.peakRssMiB, rerunSeconds: rerun.seconds });

@@ -3,13 +3,13 @@
 // ledger relies on it to recognise what it left on a target.
 
 import { createHash } from 'node:crypto';
-import sharp from 'sharp';
 import type { Avatar } from '../targets/target.js';
 import { fitToBytes, type Encoder } from './fit.js';
 import { checkOptions, type NormaliseOptions } from './options.js';
 import { heicToTiff } from './heic/decode.js';
 import { probe, sniff, type Probe } from './probe.js';
 import { toRowError } from './sharp-errors.js';
+import { loadSharp } from './sharp.js';
 import { jpegOptions, square } from './square.js';
 
 export type { NormaliseOptions } from './options.js';
@@ -29,7 +29,7 @@ function encoder(input: Buffer, probed: Probe, edge: number, options: NormaliseO
       return { data, edge: info.width, channels: info.channels };
     },
     encodePixels: (pixels, target, quality) => {
-      const image = sharp(pixels.data, { raw: { width: pixels.edge, height: pixels.edge, channels: pixels.channels } });
+      const image = loadSharp()(pixels.data, { raw: { width: pixels.edge, height: pixels.edge, channels: pixels.channels } });
       if (target < pixels.edge) image.resize(target, target);
       return image.jpeg(jpegOptions(quality)).toBuffer();
     },

@@ -2,7 +2,7 @@
 // (src/options/schema.ts) and by normalise itself, which checks again because scripts and tests call
 // it directly and a bad option must be a usage error (exit 2), never a failed row per image.
 
-import sharp from 'sharp';
+import { loadSharp } from './sharp.js';
 import { UsageError } from '../errors.js';
 import { area, boolean, bytes, choice, integer, text } from '../options/declare.js';
 import type { Values, Where } from '../options/declare.js';
@@ -119,13 +119,14 @@ export function checkMinSize(minSize: number, edge: number, what = '--size'): vo
   if (minSize > edge) throw new UsageError(`--min-size (${minSize}) cannot be larger than ${what} (${edge})`);
 }
 
-const knownColours = new Set<string>();
+// The default (white) is known to be valid: checking it would load sharp at every start-up.
+const knownColours = new Set<string>(['white']);
 
 function checkColour(colour: string, where: Where): string {
   if (!knownColours.has(colour)) {
     try {
       // sharp parses colours when the operation is declared, before any image is read.
-      sharp().flatten({ background: colour });
+      loadSharp()().flatten({ background: colour });
     } catch {
       throw new UsageError(`--${where.flag} expects a CSS colour such as white, #f0f0f0 or rgb(240,240,240), got ${JSON.stringify(colour)}${where.origin ? ` (${where.origin})` : ''}`);
     }

@@ -2,7 +2,8 @@
 // Everything here is cheap (no pixel is decoded): refusals cost microseconds, and a pixel bomb is
 // refused before libvips allocates anything for it.
 
-import sharp, { type Metadata, type SharpOptions } from 'sharp';
+import type { Metadata, SharpOptions } from 'sharp';
+import { loadSharp } from './sharp.js';
 import { RowError } from '../errors.js';
 import type { NormaliseOptions } from './options.js';
 import { toRowError } from './sharp-errors.js';
@@ -110,7 +111,7 @@ export async function probe(input: Buffer, options: NormaliseOptions): Promise<P
   let metadata: Metadata;
   try {
     // No pixel limit here: the header is all that is read, and the check below names the size.
-    metadata = await sharp(input, { ...readOptions(options), limitInputPixels: false }).metadata();
+    metadata = await loadSharp()(input, { ...readOptions(options), limitInputPixels: false }).metadata();
   } catch (error) {
     throw toRowError(error);
   }

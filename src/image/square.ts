@@ -1,7 +1,8 @@
 // The sharp pipeline from source bytes to upright, square, flattened sRGB pixels. Its end (JPEG or
 // raw pixels) is chosen by the caller, so the common case stays one pass.
 
-import sharp, { type JpegOptions, type Sharp } from 'sharp';
+import type { JpegOptions, Sharp } from 'sharp';
+import { loadSharp } from './sharp.js';
 import type { NormaliseOptions } from './options.js';
 import { readOptions, type Probe } from './probe.js';
 
@@ -11,6 +12,7 @@ import { readOptions, type Probe } from './probe.js';
  * default). Output metadata is stripped because nothing asks sharp to keep any.
  */
 export function square(input: Buffer, probe: Probe, edge: number, options: NormaliseOptions): Sharp {
+  const sharp = loadSharp();
   const image = sharp(input, {
     ...readOptions(options),
     autoOrient: true,

@@ -9,7 +9,7 @@ import { availableParallelism } from 'node:os';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import sharp from 'sharp';
+import { loadSharp } from '../sharp.js';
 import { RowError } from '../../errors.js';
 import type { DecodeReply, DecodeRequest } from './messages.js';
 import { rgbTiff } from './tiff.js';
@@ -48,6 +48,7 @@ function pool(): DecoderPool {
 let p3: Promise<Uint8Array | undefined> | undefined;
 /** libvips' own Display P3 profile, for files that name P3 by nclx numbers instead of an ICC. */
 function displayP3(): Promise<Uint8Array | undefined> {
+  const sharp = loadSharp();
   p3 ??= sharp({ create: { width: 1, height: 1, channels: 3, background: 'white' } })
     .withIccProfile('p3')
     .png()

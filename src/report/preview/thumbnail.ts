@@ -1,4 +1,4 @@
-import sharp from 'sharp';
+import { loadSharp } from '../../image/sharp.js';
 import { sniff } from '../../image/probe.js';
 
 // The contact sheet's pictures: small JPEGs, so a sheet of 10 000 rows stays a few tens of MB and
@@ -14,7 +14,7 @@ const QUALITY = 70;
 export async function sourceThumbnail(input: Buffer, maxPixels: number): Promise<Buffer | undefined> {
   if (sniff(input) !== undefined) return undefined;
   try {
-    return await sharp(input, { failOn: 'error', limitInputPixels: maxPixels, autoOrient: true })
+    return await loadSharp()(input, { failOn: 'error', limitInputPixels: maxPixels, autoOrient: true })
       .resize(THUMB_EDGE, THUMB_EDGE, { fit: 'inside', withoutEnlargement: true })
       .flatten({ background: 'white' })
       .toColourspace('srgb')
@@ -28,7 +28,7 @@ export async function sourceThumbnail(input: Buffer, maxPixels: number): Promise
 /** The avatar as sent, scaled down (it is already square, sRGB and upright). */
 export async function avatarThumbnail(jpeg: Buffer): Promise<Buffer | undefined> {
   try {
-    return await sharp(jpeg, { failOn: 'error' })
+    return await loadSharp()(jpeg, { failOn: 'error' })
       .resize(THUMB_EDGE, THUMB_EDGE, { fit: 'cover', withoutEnlargement: true })
       .jpeg({ quality: QUALITY })
       .toBuffer();
