@@ -9,7 +9,7 @@ import { heals, isAvatarError } from '../errors.js';
 import type { AvatarError } from '../errors.js';
 import type { Ledger } from '../ledger/ledger.js';
 import type { HeldRowLine, RowLine } from '../ledger/lines.js';
-import type { Prior, Target } from '../targets/target.js';
+import type { Account, Prior, Target } from '../targets/target.js';
 import { stripUrlSecrets } from '../url-secrets.js';
 import type { Leaver } from './leaver-candidates.js';
 import { removalLanded } from './removal-intent.js';
@@ -88,7 +88,7 @@ async function removeOne(config: RemovalConfig, lane: LeaverLane, leaver: Leaver
     if (config.signal.aborted) return;
     await ledger.append({
       type: 'intent', ts: new Date().toISOString(), run: config.runId, row: 0, user: leaver.user, target: target.id,
-      source: held.source, settings: held.settings, outputSha256: held.outputSha256, bytes: held.bytes, remote: restoring ?? '', removes: true,
+      source: held.source, settings: held.settings, outputSha256: held.outputSha256, bytes: held.bytes, remote: restored(target, account, restoring), removes: true,
     });
     const applied = restoring === undefined ? { remote: '', ...(await target.features.remove!(account)) } : await target.features.restore!(account, restoring);
     // `previous`: what rollback sets again. The target's own name for what it replaced where it
@@ -108,6 +108,14 @@ async function removeOne(config: RemovalConfig, lane: LeaverLane, leaver: Leaver
     const retryable = !known || error.kind !== 'row' || heals(code);
     return emit({ status: 'failed', error: { code, message, ...(retryable ? { retryable: true } : {}) } });
   }
+}
+
+/** What the target will report as `current` once the removal lands ('' for none): `restoring`
+ * itself, unless the target says otherwise (Zulip: an upload's new avatar_version; `default`
+ * shows none of the user's). What the next run compares with after a kill (removalLanded). */
+function restored(target: Target, account: Account, restoring: string | undefined): string {
+  if (restoring === undefined) return '';
+  return target.features.restoresTo ? target.features.restoresTo(account, restoring) ?? restoring : restoring;
 }
 
 function priorOf(line: HeldRowLine): Prior {

@@ -214,4 +214,25 @@ describe('rollback (zulip)', () => {
     expect(outcomes(lastRun(await readLedger(ledger)))).toEqual({ 'ana@corp.example': 'skipped', 'bo@corp.example': 'skipped' });
     expect(writes()).toBe(before);
   });
+
+  test('leavers: a removal whose line a kill lost (an upload put back, a DELETE) is recorded on the next run, without a second request', async () => {
+    const { csv, cli, access, ledger } = await world();
+    expect((await cli([await csv(EMAILS.slice(0, 3), 90), ...access, '--replace-existing'])).code).toBe(0);
+    const stay = await csv(['cy@corp.example'], 92); // Cy's photo as in that run: only the leavers change
+    expect((await cli([stay, ...access, '--remove-missing'])).code).toBe(0);
+    // Cut the ledger before the removals' lines (and the run's end): what a kill after both server calls leaves.
+    const lines = (await readFile(ledger, 'utf8')).split('\n').filter(Boolean);
+    const run = lastRunId(await readLedger(ledger));
+    const cut = lines.filter((l) => !(JSON.parse(l).run === run && ((JSON.parse(l).type === 'row' && JSON.parse(l).status === 'removed') || JSON.parse(l).type === 'end')));
+    expect(lines.length - cut.length).toBe(3);
+    await writeFile(ledger, cut.join('\n') + '\n');
+    const writes = () => zulip.server.requests.filter((r) => r.route === 'avatar_upload' || r.route === 'avatar_delete').length;
+    const before = writes();
+
+    const next = await cli([stay, ...access, '--remove-missing']);
+
+    expect(next.code).toBe(0);
+    expect(outcomes(lastRun(await readLedger(ledger)))).toMatchObject({ 'ana@corp.example': 'removed/recovered', 'bo@corp.example': 'removed/recovered' });
+    expect(writes()).toBe(before);
+  });
 });
