@@ -161,6 +161,15 @@ export class Ledger {
     return { ...(latest && { latest }), ...(held && { held }), ...(intent && { intent }) };
   }
 
+  /**
+   * A number for (target, user) from 0 up, stable while the ledger is open, or -1 when it has no
+   * line for the pair: lets a run remember its users at 4 bytes each instead of a table of its own.
+   * Two pairs whose fingerprints collide share a number (odds as CompactTable's).
+   */
+  keyId(target: string, user: string): number {
+    return this.index.idOf(target, user);
+  }
+
   /** Lines appended and not yet written: a caller that does not wait for its lines (`enqueue`)
    * waits (`drained`) once this grows, so memory stays bounded when the disk is slow. */
   get backlog(): number {

@@ -64,6 +64,12 @@ export class OffsetIndex {
     return lines;
   }
 
+  /** The key's dense id (0 … size - 1), or -1 when absent. */
+  idOf(target: string, user: string): number {
+    fingerprint(this.scratch, target, user);
+    return this.slots.find(this.scratch[0]!, this.scratch[1]!);
+  }
+
   find(target: string, user: string): RowOffsets | undefined {
     fingerprint(this.scratch, target, user);
     const id = this.slots.find(this.scratch[0]!, this.scratch[1]!);

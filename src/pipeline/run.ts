@@ -9,6 +9,7 @@ import type { TableInput, TableProblem as CsvProblem, TableRecord as CsvRecord }
 import type { Fingerprint, SourceOptions, SourceRef } from '../input/source.js';
 import { locate, locateNow, readSource, statSource } from '../input/source.js';
 import { CompactTable } from '../util/compact-table.js';
+import { NumberColumn } from '../util/columns.js';
 import type { Ledger } from '../ledger/ledger.js';
 import type { HeldRowLine, IntentLine, RowLine } from '../ledger/lines.js';
 import { lastRunProblems, problemKey } from '../ledger/row-problems.js';
@@ -105,7 +106,10 @@ type RowExtras = { -readonly [K in Exclude<keyof RowEvent, 'line'>]?: RowEvent[K
 /** A target as the run drives it. */
 interface Lane extends RunTarget {
   readonly net: LimitFunction;
+  /** Rows of the run by user, for users the ledger does not know (see firstRow). */
   readonly seen: CompactTable;
+  /** Rows of the run by the ledger's key id, for users it knows. */
+  readonly seenKnown: NumberColumn;
   readonly watch: FailureWatch;
   fatal?: AvatarError;
   /** Set when the watch halted the lane: the hint is added once the rows in flight are done. */
@@ -133,7 +137,7 @@ interface Part {
 
 export async function run(config: RunConfig): Promise<RunResult> {
   const cpu = pLimit(config.jobs);
-  const lanes: Lane[] = config.targets.map((t) => ({ ...t, net: pLimit(t.concurrency), seen: new CompactTable(), watch: new FailureWatch(t.halt) }));
+  const lanes: Lane[] = config.targets.map((t) => ({ ...t, net: pLimit(t.concurrency), seen: new CompactTable(), seenKnown: new NumberColumn(), watch: new FailureWatch(t.halt) }));
   const windowSize = windowFor(config.jobs, lanes.reduce((sum, lane) => sum + lane.concurrency, 0));
   // Identical source bytes in one run are normalised once per settings (a shared placeholder
   // photo); the fingerprint cache lets repeats of the same file skip even the read.
@@ -586,12 +590,11 @@ export async function run(config: RunConfig): Promise<RunResult> {
       const canonical = lane.target.features.canonical?.(user) ?? user;
       // Before the duplicate check: a user listed twice is in one shard twice, so it still fires.
       if (config.shard && !inShard(config.shard, canonical)) continue;
-      const kept = lane.seen.get(canonical);
+      const kept = firstRow(lane, canonical, user, record.row);
       if (kept !== undefined) {
         refused.push(settle(lane, early(lane, record, user), new RowError('duplicate_user', `${user} already appears on row ${kept}; that row is kept and this one ignored`), { fields: record.fields }));
         continue;
       }
-      lane.seen.set(canonical, record.row);
       try {
         // In CSV order too: two users writing one place (dir: one file name) keep the first.
         lane.target.features.claim?.(user, record.row);
@@ -658,6 +661,27 @@ export async function run(config: RunConfig): Promise<RunResult> {
   }
   const fatal = new Map(lanes.flatMap((lane) => (lane.fatal ? [[lane.target.id, lane.fatal] as const] : [])));
   return { fatal, interrupted: config.signal.aborted && fatal.size < lanes.length, cutOff, imagesRead, imageBytesRead };
+}
+
+/**
+ * The row on which the run first met this user on this lane, or undefined, in which case this row
+ * is remembered as that row. A user the ledger knows (a nightly run's every user) is remembered by
+ * the ledger's key id, 4 bytes each, instead of in the lane's own table (about 20): a million known
+ * users keep 4 MB, not 20. Only where the ledger's key is the user as compared (no `canonical`
+ * form, not cut by capText); a user the ledger learns during the run stays in the table.
+ */
+function firstRow(lane: Lane, canonical: string, user: string, row: number): number | undefined {
+  // canonical === user whenever the ledger's id is used (no canonical form).
+  const id = lane.target.features.canonical === undefined && capText(user) === user ? lane.ledger.keyId(lane.target.id, user) : -1;
+  if (id >= 0) {
+    const known = lane.seenKnown.get(id);
+    if (known !== 0) return known;
+  }
+  const kept = lane.seen.get(canonical);
+  if (kept !== undefined) return kept;
+  if (id >= 0) lane.seenKnown.set(id, row);
+  else lane.seen.set(canonical, row);
+  return undefined;
 }
 
 /** Lines the fast path lets go to disk unwaited, per ledger, before it waits (about 1.5 MB). */

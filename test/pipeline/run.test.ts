@@ -162,6 +162,17 @@ describe('pipeline', () => {
     expect(lines.find((l) => l.row === 1)?.status).toBe('ok');
   });
 
+  test('a user the ledger already knows is still a duplicate the second time the CSV lists them', async () => {
+    const dir = await setup({ 'a.jpg': 1, 'b.jpg': 2 });
+    const target = new FakeTarget();
+    await runOnce(dir, target, [['ana', 'a.jpg'], ['ben', 'b.jpg']]);
+    const { lines } = await runOnce(dir, target, [['ana', 'a.jpg'], ['ben', 'b.jpg'], ['ana', 'b.jpg'], ['cy', 'a.jpg'], ['cy', 'b.jpg']]);
+    expect(lines.map((l) => [l.row, l.status, l.error?.code])).toEqual(expect.arrayContaining([
+      [1, 'skipped', undefined], [2, 'skipped', undefined], [3, 'failed', 'duplicate_user'], [4, 'ok', undefined], [5, 'failed', 'duplicate_user'],
+    ]));
+    expect(lines).toHaveLength(5);
+  });
+
   test('a row error on the target fails that row only', async () => {
     const dir = await setup({ 'a.jpg': 1 });
     const target = new FakeTarget();
