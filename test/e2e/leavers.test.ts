@@ -384,7 +384,7 @@ describe('leavers on matrix and authgear', () => {
     expect(synapse.avatarOf('@cy:example.org')).toBe(cy);
   });
 
-  test('authgear: the previous picture set again, a first picture removed with every other attribute kept', async () => {
+  test('authgear: past the cap nothing is sent (exit 3); under it the previous picture is set again, a first picture removed with every other attribute kept', async () => {
     const fake = await FakeAuthgear.start();
     close = () => fake.close();
     const alice = fake.addUser({ email: 'alice@acme.example' });
@@ -403,7 +403,15 @@ describe('leavers on matrix and authgear', () => {
     expect((await cli(['alice', 'bob', 'carol'], '--replace-existing')).code).toBe(0);
     const bobBefore = fake.readAttributes(bob);
     expect(bobBefore.picture).toBeDefined();
+    // Two leavers against a cap of one: the run stops before it imports or removes anything.
+    const sent = fake.updates.length;
+    const capped = await cli(['carol'], '--remove-missing', '--max-removals', '1');
+    expect(capped.code).toBe(3);
+    expect(capped.stderr).toMatch(/2 users of authgear:\S+ are not in .*more than the cap of 1/);
+    expect(fake.updates.length).toBe(sent);
+    expect(fake.readAttributes(bob).picture).toBe(bobBefore.picture);
 
+    // Under the default cap (5 % of the 3 users known, at least 10) they go.
     const result = await cli(['carol'], '--remove-missing');
 
     expect(result.code).toBe(0);
@@ -428,7 +436,7 @@ describe('leavers on zulip', () => {
     zulip = undefined;
   });
 
-  test('an upload of their own comes back byte for byte, a Gravatar user is DELETEd back to it (not the tool\'s older photo), a user who changed theirs is left alone', async () => {
+  test('past the cap nothing is sent (exit 3); under it an upload of their own comes back byte for byte, a Gravatar user is DELETEd back to it (not the tool\'s older photo), a user who changed theirs is left alone', async () => {
     const server = (zulip = await FakeZulip.start());
     const emails = ['ana@corp.example', 'bo@corp.example', 'cy@corp.example', 'di@corp.example'];
     for (const email of emails) server.addUser(email);
@@ -457,6 +465,14 @@ describe('leavers on zulip', () => {
     const tools = { ana: await server.avatarImage('ana@corp.example', 'medium'), bo: await server.avatarImage('bo@corp.example', 'medium') };
     server.userChangesAvatar('cy@corp.example');
     const cyOwn = server.byEmail('cy@corp.example')!.avatarVersion;
+    const avatarWrites = () => server.server.requests.filter((r) => r.route === 'avatar_upload' || r.route === 'avatar_delete').length;
+    // Three leavers against a cap of two: nothing is imported, downloaded or removed (exit 3).
+    const before = { writes: avatarWrites(), ana: server.byEmail('ana@corp.example')!.avatarVersion };
+    const capped = await cli([[emails[3]!, 4]], '--remove-missing', '--max-removals', '2');
+    expect(capped.code).toBe(3);
+    expect(capped.stderr).toMatch(/3 users of zulip:\S+ are not in .*more than the cap of 2/);
+    expect(avatarWrites()).toBe(before.writes);
+    expect(server.byEmail('ana@corp.example')!.avatarVersion).toBe(before.ana);
 
     const result = await cli([[emails[3]!, 4]], '--remove-missing');
 
@@ -469,7 +485,6 @@ describe('leavers on zulip', () => {
     expect(server.byEmail('cy@corp.example')!.avatarVersion).toBe(cyOwn);
     expect(result.stderr).not.toContain(server.keyOf('ana@corp.example'));
 
-    const avatarWrites = () => server.server.requests.filter((r) => r.route === 'avatar_upload' || r.route === 'avatar_delete').length;
     const writes = avatarWrites();
     const again = await cli([[emails[3]!, 4]], '--remove-missing');
     expect(again.code).toBe(0);
