@@ -42,7 +42,7 @@ export async function openTable(path: string | undefined, stdin: NodeJS.Readable
     if (options.delimiter !== undefined || options.encoding !== undefined) {
       throw new UsageError(`${path} is an Excel workbook: --delimiter and --encoding apply to CSV files only`);
     }
-    const table = await openXlsx(createReadStream(path), { ...common, ...(options.sheet === undefined ? {} : { sheet: options.sheet }) });
+    const table = await openXlsx(() => createReadStream(path), { ...common, ...(options.sheet === undefined ? {} : { sheet: options.sheet }) });
     return { table, format: 'xlsx', delimiter: ',', encoding: 'utf-8' };
   }
   if (options.sheet !== undefined) throw new UsageError(`--sheet applies to .xlsx workbooks; ${path ?? 'standard input'} is read as CSV`);

@@ -4,6 +4,7 @@
 // out exactly as CSV records do (table.ts), numbered by the sheet row a spreadsheet shows, so the
 // ledger's `line` points at the row to fix.
 
+import { EventEmitter } from 'node:events';
 import { PassThrough, type Readable } from 'node:stream';
 import { UsageError } from '../errors.js';
 import { checkDuplicateHeaders, listHeaders } from './columns.js';
@@ -30,7 +31,31 @@ export function looksLikeXlsx(head: Buffer): boolean {
 
 interface SheetRow { number: number; cells: string[] }
 
-export async function openXlsx(source: Readable, options: XlsxOptions = {}): Promise<XlsxInput> {
+/**
+ * exceljs's streaming reader walks the zip with a helper that races (exceljs issues #1558, #3064):
+ * now and then a sheet is handed out before the workbook part and the shared strings were read,
+ * so the sheet has no name and its text cells hold `{ sharedString: n }` instead of the text (one
+ * read in about 130 of a small exceljs-written workbook, here). Both show by the header row at the
+ * latest, since the strings are all read before any row is: the read is then made again from the
+ * start, which a file allows. Never a silently wrong row.
+ */
+class RacedRead extends Error {}
+const READ_ATTEMPTS = 4;
+
+/** `source`: the workbook's bytes; a function opening them, when it may be read again (a file). */
+export async function openXlsx(source: Readable | (() => Readable), options: XlsxOptions = {}): Promise<XlsxInput> {
+  const attempts = typeof source === 'function' ? READ_ATTEMPTS : 1; // a stream is read once
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await openOnce(typeof source === 'function' ? source() : source, options);
+    } catch (error) {
+      if (!(error instanceof RacedRead)) throw error;
+      if (attempt === attempts) throw new UsageError(`the workbook could not be read whole${attempts > 1 ? ` in ${attempts} attempts` : ''} (${error.message}); save it as CSV and import that`);
+    }
+  }
+}
+
+async function openOnce(source: Readable, options: XlsxOptions): Promise<XlsxInput> {
   // Loaded here, not at start: exceljs costs a third of a second to load, and most runs read CSV.
   const { default: ExcelJS } = await import('exceljs');
   let bytesRead = 0;
@@ -53,9 +78,13 @@ export async function openXlsx(source: Readable, options: XlsxOptions = {}): Pro
   async function* rows(): AsyncGenerator<SheetRow, void, undefined> {
     try {
       for await (const worksheet of reader) {
+        if ((reader as unknown as { model?: { sheets?: unknown } }).model?.sheets === undefined) throw new RacedRead('a sheet came before the workbook part');
         const name = (worksheet as unknown as { name?: string }).name ?? `Sheet${seenSheets.length + 1}`;
         seenSheets.push(name);
-        if (options.sheet !== undefined ? name !== options.sheet : seenSheets.length > 1) continue;
+        if (options.sheet !== undefined ? name !== options.sheet : seenSheets.length > 1) {
+          skip(worksheet);
+          continue;
+        }
         sheetName = name;
         for await (const row of worksheet) {
           if (row.number <= skipLines) continue;
@@ -86,7 +115,9 @@ export async function openXlsx(source: Readable, options: XlsxOptions = {}): Pro
     checkDuplicateHeaders(header.cells);
   } catch (error) {
     await sheetRows.return();
-    if (error instanceof UsageError) throw error;
+    if (error instanceof UsageError || error instanceof RacedRead) throw error;
+    // The same race, met inside exceljs (#3064): it looks the sheet's name up in a model not read yet.
+    if (error instanceof TypeError && error.message.includes("reading 'sheets'")) throw new RacedRead('a sheet came before the workbook part');
     throw new UsageError(`the workbook could not be read: ${(error as Error).message}`);
   }
   const headers = header.cells;
@@ -116,6 +147,19 @@ export async function openXlsx(source: Readable, options: XlsxOptions = {}): Pro
   };
 }
 
+/**
+ * A sheet passed over unread. exceljs deletes the temp file it spooled the sheet to as soon as the
+ * loop moves on, while the sheet's file stream, created but not yet opened, opens it later: the
+ * ENOENT it then emits, with no listener, would be an uncaught error. Closed here instead.
+ */
+function skip(worksheet: unknown): void {
+  const stream = (worksheet as { iterator?: unknown }).iterator;
+  if (stream instanceof EventEmitter) {
+    stream.on('error', () => undefined);
+    (stream as Partial<Readable>).destroy?.();
+  }
+}
+
 /** What a cell shows, as text: rich text joined, a formula's result, a hyperlink's text. */
 function cellText(value: unknown): string {
   if (value === null || value === undefined) return '';
@@ -130,6 +174,7 @@ function cellText(value: unknown): string {
     if (cell.text !== undefined) return cellText(cell.text);
     // An error value (#N/A, #REF!) shows no data: an empty cell.
     if (cell.error !== undefined) return '';
+    if ('sharedString' in cell) throw new RacedRead('a text cell came before the shared strings');
   }
   return String(value);
 }
