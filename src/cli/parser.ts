@@ -6,6 +6,7 @@ import type { Argv } from 'yargs';
 import { UsageError } from '../errors.js';
 import type { OptionDecl, OptionTable } from '../options/declare.js';
 import { areas, invocationArea, targetOptions } from '../options/schema.js';
+import { nearest } from '../options/suggest.js';
 import type { Flags } from '../options/settings.js';
 import { commands } from './commands/index.js';
 
@@ -36,7 +37,7 @@ function buildParser(yargs: typeof import('yargs').default, args: readonly strin
     .version()
     .wrap(Math.min(110, process.stdout.columns || 100))
     .fail((message, error) => {
-      throw error instanceof UsageError ? error : new UsageError(message || error?.message || 'invalid arguments');
+      throw error instanceof UsageError ? error : new UsageError(withGuess(message || error?.message || 'invalid arguments'));
     });
   const declare = (title: string, table: OptionTable): void => {
     const names = Object.keys(table).filter((name) => name !== 'csv');
@@ -50,6 +51,23 @@ function buildParser(yargs: typeof import('yargs').default, args: readonly strin
   for (const command of commands) parser = parser.command(command.usage, command.summary);
   for (const [command, description] of EXAMPLES) parser = parser.example(command, description);
   return parser;
+}
+
+/** yargs's "Unknown argument: ot" with the option most likely meant, as config keys get it:
+ * "Unknown argument: ot (did you mean --out?)". */
+function withGuess(message: string): string {
+  const unknown = /^Unknown arguments?: (.+)$/.exec(message);
+  if (!unknown) return message;
+  // yargs names a dashed word twice, as written and camel-cased (remove-mising, removeMising).
+  const all = unknown[1]!.split(', ');
+  const words = all.filter((word) => !/[A-Z]/.test(word) || !all.includes(word.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)));
+  const names = [...Object.values(areas).flatMap((area) => Object.keys(area.options)), ...targetOptions().keys(), ...Object.keys(invocationArea.options), 'help', 'version'];
+  const guesses = words.flatMap((word) => {
+    const guess = nearest(word, names);
+    return guess === undefined ? [] : [`--${guess}`];
+  });
+  const said = `Unknown argument${words.length > 1 ? 's' : ''}: ${words.join(', ')}`;
+  return guesses.length === 0 ? said : `${said} (did you mean ${guesses.join(', ')}?)`;
 }
 
 function yargsOption(decl: OptionDecl<unknown>) {

@@ -49,4 +49,10 @@ describe('the command line without yargs', () => {
     await expect(parseArgs(['people.csv', '--no-such-option', 'x'])).rejects.toThrow(/Unknown argument/);
     expect((await parseArgs(['people.csv', '-q']))?.flags.get('quiet')).toBe(true);
   });
+
+  test('a mistyped option is named once, with the option most likely meant; a word like no option, without', async () => {
+    await expect(parseArgs(['people.csv', '--ot', 'avatars'])).rejects.toThrow(/^Unknown argument: ot \(did you mean --out\?\)$/);
+    await expect(parseArgs(['people.csv', '--remove-mising', '--dryrun'])).rejects.toThrow(/^Unknown arguments: remove-mising, dryrun \(did you mean --remove-missing, --dry-run\?\)$/);
+    await expect(parseArgs(['people.csv', '--qwertyuiop'])).rejects.toThrow(/^Unknown argument: qwertyuiop$/);
+  });
 });
