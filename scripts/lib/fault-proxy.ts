@@ -12,7 +12,7 @@
 // (Authgear's presigned uploads) hand out URLs that go through the proxy too.
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { mulberry32 } from '../../testkit/servers/harness.js';
+import { Delays, mulberry32 } from '../../testkit/servers/harness.js';
 
 export type FaultKind = 'error' | 'reset-before' | 'reset-after' | 'storm' | 'cut-body' | 'slow' | 'hang';
 export const FAULT_KINDS: readonly FaultKind[] = ['error', 'reset-before', 'reset-after', 'storm', 'cut-body', 'slow', 'hang'];
@@ -41,7 +41,7 @@ export class FaultProxy {
   #stormLeft = 0;
   readonly #random: () => number;
   readonly #sockets = new Set<Socket>();
-  readonly #timers = new Set<NodeJS.Timeout>();
+  readonly #delays = new Delays();
   #enabled = true;
 
   private constructor(private readonly server: Server, readonly url: string, private readonly options: FaultProxyOptions) {
@@ -71,7 +71,7 @@ export class FaultProxy {
   }
 
   async close(): Promise<void> {
-    for (const timer of this.#timers) clearTimeout(timer);
+    this.#delays.cancel();
     for (const socket of this.#sockets) socket.destroy();
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
@@ -116,7 +116,7 @@ export class FaultProxy {
     const answer = await this.#forward(req, body);
     if (fault === 'reset-after') return void req.socket.destroy();
     if (fault === 'hang') return; // applied; the socket stays open until the client gives up
-    if (fault === 'slow') await this.#delay(this.options.slowMs);
+    if (fault === 'slow') await this.#delays.wait(this.options.slowMs);
     if (res.destroyed) return;
     const headers = { ...answer.headers };
     delete headers['transfer-encoding'];
@@ -145,16 +145,6 @@ export class FaultProxy {
       );
       out.on('error', reject);
       out.end(body);
-    });
-  }
-
-  #delay(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.#timers.delete(timer);
-        resolve();
-      }, ms);
-      this.#timers.add(timer);
     });
   }
 }

@@ -24,7 +24,7 @@
 // admin-jwt (authz), images (presign, upload, read), graphql-endpoint (the HTTP side of GraphQL),
 // graphql-parser, executor and schema (GraphQL itself), users and standard-attributes (the state).
 import { randomUUID } from 'node:crypto';
-import { FakeServer, type FakeRequest, type Faults, type Reply, type Route } from './harness.js';
+import { FakeServer, HostedFake, type FakeRequest, type Reply, type Route } from './harness.js';
 import { AdminKeys, generateKey, type SeenToken } from './authgear/admin-jwt.js';
 import { GraphQLEndpoint, type EndpointOptions, type GraphQLRecord } from './authgear/graphql-endpoint.js';
 import { ImageService, MAX_UPLOAD_BYTES, type StoredImage } from './authgear/images.js';
@@ -59,7 +59,7 @@ export const MAX_GRAPHQL_BODY_BYTES = 1024 * 1024;
 
 let sharedKey: { privateKeyPem: string } | undefined;
 
-export class FakeAuthgear {
+export class FakeAuthgear extends HostedFake {
   readonly projectId: string;
   /** The key the portal would hand out: `<keyId>.pem`, PKCS#8. */
   readonly keyId: string;
@@ -67,7 +67,6 @@ export class FakeAuthgear {
   /** Every token that passed, in order of requests. */
   readonly tokens: SeenToken[] = [];
   hook: Hook = {};
-  server!: FakeServer;
   readonly #now: () => number;
   readonly #keys: AdminKeys;
   readonly #images: ImageService;
@@ -75,6 +74,7 @@ export class FakeAuthgear {
   readonly #graphql: GraphQLEndpoint;
 
   private constructor(options: AuthgearOptions) {
+    super();
     const opts = { projectId: 'myapp', now: Date.now, skewSeconds: 300, maxUploadBytes: MAX_UPLOAD_BYTES, ...options };
     this.projectId = opts.projectId;
     this.#now = opts.now;
@@ -109,18 +109,6 @@ export class FakeAuthgear {
   /** A PKCS#8 RSA-2048 key as the portal generates it. */
   static generateKey(): { privateKeyPem: string } {
     return generateKey();
-  }
-
-  get url(): string {
-    return this.server.url;
-  }
-
-  close(): Promise<void> {
-    return this.server.close();
-  }
-
-  setFaults(faults: Faults): void {
-    this.server.setFaults(faults);
   }
 
   // --- state for tests ---------------------------------------------------------------------

@@ -90,7 +90,7 @@ export class FakeServer {
   #stormLeft = 0;
   #rng: () => number = Math.random;
   #bucket = { level: 0, at: 0 };
-  #timers = new Set<NodeJS.Timeout>();
+  readonly #delays = new Delays();
   #sockets = new Set<Socket>();
 
   private constructor(private readonly server: Server, readonly url: string, private readonly options: ServerOptions) {}
@@ -160,7 +160,7 @@ export class FakeServer {
   readonly #holds: { route: string; arrive: () => void; released: Promise<void> }[] = [];
 
   async close(): Promise<void> {
-    for (const timer of this.#timers) clearTimeout(timer);
+    this.#delays.cancel();
     for (const socket of this.#sockets) socket.destroy();
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
@@ -226,7 +226,7 @@ export class FakeServer {
       return void req.socket.destroy();
     }
     record(reply.status);
-    if (affected && f.latencyMs) await this.#delay(f.latencyMs);
+    if (affected && f.latencyMs) await this.#delays.wait(f.latencyMs);
     this.#send(res, reply);
   }
 
@@ -251,16 +251,6 @@ export class FakeServer {
     return { params: [], methodAllowed: !pathMatched };
   }
 
-  #delay(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.#timers.delete(timer);
-        resolve();
-      }, ms);
-      this.#timers.add(timer);
-    });
-  }
-
   #send(res: ServerResponse, reply: Reply): void {
     if (res.destroyed) return;
     res.statusCode = reply.status;
@@ -277,6 +267,45 @@ export class FakeServer {
 }
 
 /** A small seeded PRNG: the same seed picks the same requests for errorRate. */
+/** The waits a server holds answers for (latency, slow answers), cancelled all at once when it
+ * closes: a pending timer would keep the test's process alive. */
+export class Delays {
+  readonly #timers = new Set<NodeJS.Timeout>();
+
+  wait(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.#timers.delete(timer);
+        resolve();
+      }, ms);
+      this.#timers.add(timer);
+    });
+  }
+
+  cancel(): void {
+    for (const timer of this.#timers) clearTimeout(timer);
+    this.#timers.clear();
+  }
+}
+
+/** What every fake product server offers tests over its FakeServer: where it listens, its faults,
+ * and closing it. The subclass's static `start` sets `server`. */
+export abstract class HostedFake {
+  server!: FakeServer;
+
+  get url(): string {
+    return this.server.url;
+  }
+
+  close(): Promise<void> {
+    return this.server.close();
+  }
+
+  setFaults(faults: Faults): void {
+    this.server.setFaults(faults);
+  }
+}
+
 export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
   return () => {

@@ -9,7 +9,7 @@
 // media (upload limits, avatar rules), rate-limiter (rc_message), user-objects (the admin API's
 // shapes per release), replies (Matrix errors, the proxy's 413).
 import { randomBytes } from 'node:crypto';
-import { FakeServer, RESET, type FakeRequest, type Faults, type Reply, type Route } from './harness.js';
+import { FakeServer, HostedFake, RESET, type FakeRequest, type Reply, type Route } from './harness.js';
 import { MediaRepository, type Upload } from './synapse/media.js';
 import { Ratelimiter } from './synapse/rate-limiter.js';
 import { NGINX_413, errorBody, json, matrixError, parseBody } from './synapse/replies.js';
@@ -42,7 +42,7 @@ export interface SynapseOptions {
   readonly now?: () => number;
 }
 
-export class FakeSynapse {
+export class FakeSynapse extends HostedFake {
   readonly serverName: string;
   readonly users = new Map<string, SynapseUser>();
   /** The profiles table: no foreign key to users, as in Synapse (the client PUT can orphan rows). */
@@ -55,9 +55,9 @@ export class FakeSynapse {
   readonly #limiter: Ratelimiter;
   #opts: Required<Omit<SynapseOptions, 'proxyMaxBodySize' | 'mediaUploadQuota' | 'avatarRules'>> &
     Pick<SynapseOptions, 'proxyMaxBodySize' | 'mediaUploadQuota' | 'avatarRules'>;
-  server!: FakeServer;
 
   private constructor(options: SynapseOptions) {
+    super();
     const old = (options.release ?? 'new') === 'old';
     this.#opts = {
       serverName: 'example.org',
@@ -88,18 +88,6 @@ export class FakeSynapse {
       serverError: () => matrixError(500, 'M_UNKNOWN', 'Internal server error'),
     });
     return synapse;
-  }
-
-  get url(): string {
-    return this.server.url;
-  }
-
-  close(): Promise<void> {
-    return this.server.close();
-  }
-
-  setFaults(faults: Faults): void {
-    this.server.setFaults(faults);
   }
 
   // --- state for tests ---------------------------------------------------------------------

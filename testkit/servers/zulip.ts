@@ -24,7 +24,7 @@
 // viewer sees), replies (Zulip's JSON and body parsing), state (users and uploads).
 import { randomBytes } from 'node:crypto';
 import { jwtVerify } from 'jose';
-import { FakeServer, type FakeRequest, type Faults, type Reply, type Route } from './harness.js';
+import { FakeServer, HostedFake, type FakeRequest, type Reply, type Route } from './harness.js';
 import { authenticate, basicEmail, newKey } from './zulip/api-keys.js';
 import { AvatarFiles, type Rendition } from './zulip/avatar-files.js';
 import { checkAvatarUpload } from './zulip/avatar-upload.js';
@@ -70,7 +70,7 @@ export interface ZulipOptions {
   readonly avatarStorage?: 'local' | 's3';
 }
 
-export class FakeZulip {
+export class FakeZulip extends HostedFake {
   readonly users = new Map<number, ZulipUserState>();
   readonly uploads: AvatarUpload[] = [];
   /** Emails jwt/fetch_api_key issued a key for, in order (each one is a "new login" email). */
@@ -86,10 +86,10 @@ export class FakeZulip {
   readonly host: string;
   #nextId = 8;
   #opts: Required<Omit<ZulipOptions, 'jwtSecret'>> & Pick<ZulipOptions, 'jwtSecret'>;
-  server!: FakeServer;
   readonly #limits: RateLimits;
 
   private constructor(options: ZulipOptions) {
+    super();
     this.#opts = {
       version: '11.4',
       featureLevel: 421,
@@ -123,21 +123,9 @@ export class FakeZulip {
     return zulip;
   }
 
-  get url(): string {
-    return this.server.url;
-  }
-
   /** The avatar bucket's public root with the S3 backend. */
   get #s3Root(): string | undefined {
     return this.#opts.avatarStorage === 's3' ? `${this.server.url}/s3-avatars` : undefined;
-  }
-
-  close(): Promise<void> {
-    return this.server.close();
-  }
-
-  setFaults(faults: Faults): void {
-    this.server.setFaults(faults);
   }
 
   set realmAvatarChangesDisabled(value: boolean) {
