@@ -158,6 +158,12 @@ export function isEndLine(value: unknown): value is EndLine {
   return line.type === 'end' && typeof line.run === 'string' && typeof line.counts === 'object' && line.counts !== null;
 }
 
+/** A line about a CSV row rather than a user (no user, or a user's second row): a *row problem*,
+ * which belongs to one run's CSV and to no user's history. */
+export function isProblem(line: RowLine | undefined): boolean {
+  return line !== undefined && (line.user === '' || line.error?.code === 'duplicate_user');
+}
+
 /** Whether the line says what the target holds (the rule on RowLine) completely enough to use. */
 export function isHeldRowLine(line: RowLine): line is HeldRowLine {
   return typeof line.remote === 'string' && typeof line.outputSha256 === 'string' && typeof line.bytes === 'number';

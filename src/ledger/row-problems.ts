@@ -1,8 +1,7 @@
 import { open } from 'node:fs/promises';
 
 import { lineBatches } from './line-batches.js';
-import { isRowLine, isRunLine, type RowLine } from './lines.js';
-import { isProblem } from './tools/outcomes.js';
+import { isProblem, isRowLine, isRunLine, type RowLine } from './lines.js';
 
 // Row problems (a record that could not be read, a row naming no user, a user's second row) are
 // failures the ledger cannot file under a user's history (tools/outcomes.ts). Whether tonight's is

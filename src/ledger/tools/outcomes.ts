@@ -1,4 +1,4 @@
-import type { RowLine } from '../lines.js';
+import { isProblem, type RowLine } from '../lines.js';
 import { OffsetIndex } from '../offset-index.js';
 import { scanRowKey, type RowKey } from '../scan-line.js';
 import { parseLine, type Snapshot } from './snapshot.js';
@@ -73,9 +73,4 @@ export class Outcomes {
   get targets(): string[] {
     return [...this.latestRun.keys()];
   }
-}
-
-/** A line about a CSV row rather than a user. */
-export function isProblem(line: RowLine | undefined): boolean {
-  return line !== undefined && (line.user === '' || line.error?.code === 'duplicate_user');
 }
