@@ -5,7 +5,7 @@
 import type { LookupResult } from '../ledger/ledger.js';
 import type { Ledger } from '../ledger/ledger.js';
 import { isHeldRowLine, type RowLine } from '../ledger/lines.js';
-import { readLines } from '../ledger/read.js';
+import { readLines, readRowKeys } from '../ledger/read.js';
 
 /** Reasons of a leaver's `skipped` line after which they are not a leaver again: the tool's
  * avatar is not what they show (changed since), or the target no longer has them. */
@@ -50,8 +50,8 @@ export async function findLeavers(ledger: Ledger, targets: readonly LeaverQuery[
   const byId = new Map(targets.map((target) => [target.id, target]));
   // Pass 1: the users each target has lines for.
   const users = new Map(targets.map((target) => [target.id, new Set<string>()]));
-  for await (const line of readLines(ledger.path)) {
-    if (line.type === 'row' && line.user !== '') users.get(line.target)?.add(line.user);
+  for await (const { target, user } of readRowKeys(ledger.path)) {
+    if (user !== '') users.get(target)?.add(user);
   }
   const absent = new Map<string, string[]>();
   for (const [id, known] of users) {
