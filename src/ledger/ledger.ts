@@ -1,4 +1,3 @@
-import { readSync } from 'node:fs';
 import { mkdir, open, stat, type FileHandle } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 
@@ -7,6 +6,7 @@ import { lineBatches } from './line-batches.js';
 import { isHeldRowLine, isIntentLine, isRowLine, type HeldRowLine, type IntentLine, type LedgerLine, type RowLine } from './lines.js';
 import { LockFile } from './lock.js';
 import { OffsetIndex } from './offset-index.js';
+import { ReadBack } from './read-back.js';
 import { scanRowKey, type RowKey } from './scan-line.js';
 import type { CompactResult } from './tools/compact.js';
 
@@ -41,8 +41,6 @@ export interface LookupResult {
 // occasional: every this many lines or this many ms, checked when a line is written, and on close.
 const SYNC_EVERY_LINES = 1000;
 const SYNC_EVERY_MS = 5000;
-/** Most lines fit; a longer one is read again with a bigger buffer. */
-const READ_BACK_BYTES = 2048;
 const NEWLINE = 0x0a;
 /** Pending lines are encoded into chunks of this size (outside the JS heap). */
 const CHUNK_BYTES = 256 * 1024;
@@ -74,7 +72,7 @@ export class Ledger {
   private linesSinceSync = 0;
   private lastSync = Date.now();
   private readonly index = new OffsetIndex();
-  private readonly scratch = Buffer.allocUnsafe(READ_BACK_BYTES);
+  private readBack: ReadBack | undefined;
   /** Row lines the last compaction kept (from its `compacted` line): the base growth is measured from. */
   private compactedRows = 0;
   private autoCompact: LedgerOptions['autoCompact'] = {};
@@ -418,20 +416,9 @@ export class Ledger {
     return is(value) && value.target === target && value.user === user ? value : undefined;
   }
 
-  /**
-   * Synchronous pread: a lookup reads one short line from the page cache, and a promise per read
-   * (a thread-pool hop each) cost more than the read itself in a nightly run of 100 000 skips.
-   * The scratch buffer is safe to share because nothing awaits between the read and the decode.
-   */
   private lineAt(offset: number): string | undefined {
-    const fd = this.handle!.fd;
-    for (let length = READ_BACK_BYTES; ; length *= 4) {
-      const buffer = length === READ_BACK_BYTES ? this.scratch : Buffer.allocUnsafe(length);
-      const bytesRead = readSync(fd, buffer, 0, length, offset);
-      const end = buffer.subarray(0, bytesRead).indexOf(NEWLINE);
-      if (end >= 0) return buffer.toString('utf8', 0, end);
-      if (bytesRead < length) return undefined; // no complete line there any more
-    }
+    this.readBack ??= new ReadBack(this.handle!.fd);
+    return this.readBack.lineAt(offset);
   }
 
   private assertOpen(): void {

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { statSync } from 'node:fs';
+import { statSync, type Dirent } from 'node:fs';
 import { copyFile, link, mkdir, open, opendir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { RowError } from '../../errors.js';
@@ -184,15 +184,34 @@ export class DirTarget implements Target<undefined> {
   }
 
   /** Temp files left by a killed run: removed when the process that wrote them is gone. The folder
-   * holds an avatar per user, so it is streamed: readdir() of a million names blocked the event
-   * loop for seconds and took ~100 MB at once. */
+   * holds an avatar per user, so it is read in slices of names (readdir() of a million names
+   * blocked the event loop for seconds and took ~100 MB at once), each slice synchronously: an
+   * awaited read per name (the async iterator) cost ~2.5 µs a name, a quarter of a second in a
+   * nightly run of 100 000 unchanged rows, for a folder that holds no temp file at all. */
   async #removeStaleTemps(): Promise<void> {
-    for await (const entry of await opendir(this.#out)) {
-      const match = entry.name.startsWith(TEMP_PREFIX) ? /^\.avatar-import-(\d+)-[0-9a-f]+\.tmp$/.exec(entry.name) : null;
-      if (match && !isAlive(Number(match[1]))) await unlink(join(this.#out, entry.name)).catch(() => undefined);
+    const folder = await opendir(this.#out, { bufferSize: 1024 });
+    try {
+      for (;;) {
+        const stale: string[] = [];
+        let entry: Dirent | null = null;
+        for (let n = 0; n < STALE_SCAN_SLICE && (entry = folder.readSync()) !== null; n++) {
+          if (!entry.name.startsWith(TEMP_PREFIX)) continue;
+          const match = /^\.avatar-import-(\d+)-[0-9a-f]+\.tmp$/.exec(entry.name);
+          if (match && !isAlive(Number(match[1]))) stale.push(entry.name);
+        }
+        for (const name of stale) await unlink(join(this.#out, name)).catch(() => undefined);
+        if (entry === null) return;
+        // Lets other work (and an interrupt) in between slices.
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+    } finally {
+      await folder.close().catch(() => undefined);
     }
   }
 }
+
+/** Names read between two turns of the event loop while looking for stale temp files (~1 ms). */
+const STALE_SCAN_SLICE = 4096;
 
 function isAlive(pid: number): boolean {
   try {
