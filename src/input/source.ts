@@ -2,7 +2,8 @@
 // decides and refuses cheaply, before anything is read; readSource() reads, re-checking what may
 // have changed in between.
 
-import { constants, lstatSync, realpathSync, type Stats } from 'node:fs';
+import { constants, lstatSync, realpathSync } from 'node:fs';
+import { prefetched, type FileStat } from '../util/stats-ahead.js';
 import { open, realpath, stat, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { capText } from '../capped-text.js';
@@ -82,6 +83,8 @@ interface RunState {
   /** The --allow-path roots' real paths. */
   allowed: Promise<string[]>;
   finder: FileFinder;
+  /** What aheadPath found for the cells of rows read ahead: cell → the path quickPath gave. */
+  ahead: Map<string, string>;
 }
 const runs = new WeakMap<SourceOptions, RunState>();
 
@@ -90,7 +93,7 @@ function stateOf(options: SourceOptions): RunState {
   if (!state) {
     const realBase = realpath(resolve(options.imagesDir));
     const allowed = Promise.all((options.allowPaths ?? []).map((root) => realpath(resolve(root)).catch(() => resolve(root))));
-    const made: RunState = { realBase, base: resolve(options.imagesDir), allowed, finder: new FileFinder() };
+    const made: RunState = { realBase, base: resolve(options.imagesDir), allowed, finder: new FileFinder(), ahead: new Map() };
     // A folder that is missing now may exist on the next row's try.
     realBase.then((real) => (made.realBaseNow = real), () => runs.delete(options));
     runs.set(options, (state = made));
@@ -109,7 +112,9 @@ export function locateNow(cell: string, options: SourceOptions): SourceRef | und
   if (text === '' || looksLikeUrl(text)) return undefined;
   const state = runs.get(options);
   if (state?.realBaseNow === undefined) return undefined;
-  const fast = quickLocate(resolve(state.base, cellPath(text)), state.realBaseNow, options);
+  // A cell read ahead (aheadPath) is not resolved twice.
+  const real = state.ahead.get(cell);
+  const fast = real === undefined ? quickLocate(resolve(state.base, cellPath(text)), state.realBaseNow, options) : statReal(real);
   if (!fast || !fast.isFile() || fast.size > options.maxSourceBytes) return undefined;
   const { size, mtimeMs, dev, ino } = fast;
   return { kind: 'file', path: fast.real, display: text, fingerprint: { size, mtimeMs, dev, ino } };
@@ -186,7 +191,29 @@ interface RealFolder {
  * link, outside, an error) returns undefined and takes the careful path above, which explains
  * itself. The cache cannot widen what is read: readSource() resolves the path again before reading.
  */
-function quickLocate(path: string, realBase: string, options: SourceOptions): (Stats & { real: string }) | undefined {
+function quickLocate(path: string, realBase: string, options: SourceOptions): (FileStat & { real: string }) | undefined {
+  const real = quickPath(path, realBase, options);
+  return real === undefined ? undefined : statReal(real);
+}
+
+/** quickLocate's stat of the path quickPath gave. */
+function statReal(real: string): (FileStat & { real: string }) | undefined {
+  // Stat-ed ahead in another thread while earlier rows were decided, when the pipeline could.
+  let info: FileStat | null | undefined = prefetched(real, false);
+  if (info === undefined) {
+    try {
+      info = lstatSync(real, { throwIfNoEntry: false });
+    } catch {
+      return undefined;
+    }
+  }
+  if (!info || info.isSymbolicLink()) return undefined;
+  return Object.assign(info, { real });
+}
+
+/** The path quickLocate stats for `path` (resolved): in a folder whose real path is known and
+ * inside the images folder; undefined when that is not the case. */
+function quickPath(path: string, realBase: string, options: SourceOptions): string | undefined {
   let folders = realFolders.get(options);
   if (!folders) realFolders.set(options, (folders = new Map()));
   const folder = dirname(path);
@@ -206,15 +233,26 @@ function quickLocate(path: string, realBase: string, options: SourceOptions): (S
   // A name in a folder inside is inside (`path` is resolved: its last part is never ".."); a folder
   // outside may still hold the images folder itself, so that case is checked in full.
   if (!realFolder.inside && !isInside(realBase, real)) return undefined;
-  let info: Stats | undefined;
-  try {
-    info = lstatSync(real, { throwIfNoEntry: false });
-  } catch {
-    return undefined;
-  }
-  if (!info || info.isSymbolicLink()) return undefined;
-  return Object.assign(info, { real });
+  return real;
 }
+
+/** The file locateNow() would stat for this image cell, so that it can be stat-ed ahead of time
+ * (util/stats-ahead.ts); undefined where locateNow() would not answer. */
+export function aheadPath(cell: string, options: SourceOptions): string | undefined {
+  const text = cell.trim();
+  if (text === '' || looksLikeUrl(text)) return undefined;
+  const state = runs.get(options);
+  if (state?.realBaseNow === undefined) return undefined;
+  const real = quickPath(resolve(state.base, cellPath(text)), state.realBaseNow, options);
+  if (real !== undefined) {
+    if (state.ahead.size >= MAX_AHEAD_CELLS) state.ahead.clear();
+    state.ahead.set(cell, real);
+  }
+  return real;
+}
+
+/** Rows are read at most 64 ahead (pipeline/look-ahead.ts): room to spare. */
+const MAX_AHEAD_CELLS = 4096;
 
 /** The cheap fingerprint (like rclone's size + mtime) for deciding whether a file changed;
  * locate() already took it, so this costs nothing more for a ref it made. */

@@ -7,7 +7,9 @@ import type { NormaliseOptions } from '../image/normalise.js';
 import { normalise } from '../image/normalise.js';
 import type { TableInput, TableProblem as CsvProblem, TableRecord as CsvRecord } from '../input/table.js';
 import type { Fingerprint, SourceOptions, SourceRef } from '../input/source.js';
-import { locate, locateNow, readSource, statSource } from '../input/source.js';
+import { aheadPath, locate, locateNow, readSource, statSource } from '../input/source.js';
+import { StatsAhead, stopUsingStatsAhead, useStatsAhead } from '../util/stats-ahead.js';
+import { ReadAhead, type AheadFile } from './look-ahead.js';
 import { CompactTable } from '../util/compact-table.js';
 import { NumberColumn } from '../util/columns.js';
 import type { Ledger } from '../ledger/ledger.js';
@@ -628,8 +630,34 @@ export async function run(config: RunConfig): Promise<RunResult> {
     return refused.length === 0 ? undefined : Promise.all(refused);
   };
 
+  // The files the coming rows will stat, stat-ed ahead in another thread (a nightly run of
+  // unchanged rows is otherwise a third system calls): the photo locateNow() takes, and the
+  // target's own file (dir's avatar) where it has one.
+  const filesOf = (record: CsvRecord | CsvProblem, into: AheadFile[]): void => {
+    if ('error' in record) return;
+    try {
+      const path = aheadPath(config.imageOf(record.fields), config.source);
+      if (path !== undefined) into.push({ path, follow: false });
+    } catch {
+      /* its row fails, without a file to stat */
+    }
+    for (const lane of lanes) {
+      const localFile = lane.target.features.localFile;
+      if (localFile === undefined) continue;
+      try {
+        const user = lane.userOf(record.fields);
+        if (config.shard && !inShard(config.shard, lane.target.features.canonical?.(user) ?? user)) continue;
+        into.push({ path: localFile(user), follow: true });
+      } catch {
+        /* its row fails, without a file to stat */
+      }
+    }
+  };
+  const ahead = new StatsAhead();
+  const reader = new ReadAhead(config.csv.records, filesOf, !process.env.NOAHEAD && useStatsAhead(ahead) ? ahead : undefined, () => windowSize - inFlight);
+
   try {
-    for await (const record of config.csv.records) {
+    for (let record = await reader.next(); record !== undefined; record = await reader.next()) {
       while (inFlight >= windowSize && live().length > 0) await new Promise<void>((resolve) => (wake = resolve));
       if (live().length === 0 || config.signal.aborted || writeFailure()) break;
       let admitted: Promise<unknown> | undefined;
@@ -650,7 +678,10 @@ export async function run(config: RunConfig): Promise<RunResult> {
       tasks.add(task);
     }
   } finally {
+    await reader.close();
     await Promise.all(tasks);
+    stopUsingStatsAhead(ahead);
+    await ahead.close();
   }
   // A line the fast path did not wait for could not be written: the ledger refuses every line
   // after that, so the run stops as a failed write stops it anywhere else.

@@ -106,6 +106,9 @@ export interface TargetFeatures<State = unknown> {
    * pipeline calls `resolve`). Lets a nightly run skip an unchanged row without a promise. May
    * throw what `resolve` would reject with. */
   resolveNow?(user: string, prior: Prior | undefined): Account<State> | undefined;
+  /** The local file `resolveNow` stats for the user (dir: the avatar's path), so the pipeline can
+   * have it stat-ed ahead of time in another thread (util/stats-ahead.ts). */
+  localFile?(user: string): string;
   /** `apply` honours `ApplyOptions.reuse` (Matrix: an mxc URI uploaded but never set). */
   readonly reusesUploads?: boolean;
   /** Whether what `resolve` reports (`current`) is what an intent named (`remote` passed to

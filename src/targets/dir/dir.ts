@@ -1,10 +1,11 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { statSync, type Dirent } from 'node:fs';
 import { copyFile, link, mkdir, open, opendir, readFile, rename, stat, unlink } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { join, resolve, sep } from 'node:path';
 import { RowError } from '../../errors.js';
 import { CompactTable } from '../../util/compact-table.js';
 import { Lru } from '../../util/lru.js';
+import { prefetched } from '../../util/stats-ahead.js';
 import type { Account, Applied, ApplyOptions, Avatar, Prior, Target, TargetFeatures, TargetLimits } from '../target.js';
 import { fileNamer, sameFileKey } from './filename.js';
 
@@ -34,10 +35,13 @@ export class DirTarget implements Target<undefined> {
     backupPrevious: true,
     claim: (user, row) => this.claim(user, row),
     resolveNow: (user, prior) => this.#resolveNow(user, prior, this.pathFor(user)),
+    localFile: (user) => this.#localFile(user),
     restore: (account, previous) => this.#restore(account, previous),
     remove: (account) => this.#remove(account),
   };
   readonly #out: string;
+  /** #out and a separator. */
+  readonly #folder: string;
   readonly #checksum: boolean;
   readonly #name: (user: string) => string;
   // Which row took each file name in this run. Compact (a million names in ~20 MB) because it
@@ -48,24 +52,36 @@ export class DirTarget implements Target<undefined> {
 
   constructor(options: DirOptions) {
     this.#out = resolve(options.out);
+    this.#folder = this.#out.endsWith(sep) ? this.#out : `${this.#out}${sep}`;
     this.#checksum = options.checksum;
     this.#name = fileNamer(options.fileName);
     this.id = `dir:${this.#out}`;
   }
 
   pathFor(user: string): string {
-    return join(this.#out, `${this.#nameOf(user)}.jpg`);
+    // What join() returns, without its normalising: a file name (filename.ts) holds no separator
+    // and is never "." or "..".
+    return `${this.#folder}${this.#nameOf(user)}.jpg`;
   }
 
   // claim() and resolve() name the same row's file one after the other: named once.
   #lastUser: string | undefined;
   #lastName = '';
+  /** Names made for rows read ahead (localFile), kept until their rows come (a batch later). */
+  #aheadNames = new Map<string, string>();
   #nameOf(user: string): string {
     if (user !== this.#lastUser) {
-      this.#lastName = this.#name(user);
+      this.#lastName = this.#aheadNames.get(user) ?? this.#name(user);
       this.#lastUser = user;
     }
     return this.#lastName;
+  }
+
+  /** The file of a row read ahead, to be stat-ed ahead (see features.localFile). */
+  #localFile(user: string): string {
+    if (this.#aheadNames.size >= MAX_AHEAD_NAMES) this.#aheadNames.clear();
+    this.#aheadNames.set(user, this.#name(user));
+    return this.pathFor(user);
   }
 
   claim(user: string, row: number): void {
@@ -102,7 +118,9 @@ export class DirTarget implements Target<undefined> {
   #resolveNow(user: string, prior: Prior | undefined, path: string): Account<undefined> | undefined {
     // Synchronous: one stat of a local file answers from the inode cache in microseconds, while a
     // promise per stat (a thread-pool hop) dominated a nightly run of 100 000 unchanged rows.
-    const info = statSync(path, { throwIfNoEntry: false });
+    // Stat-ed ahead in another thread while earlier rows were decided, when the pipeline could.
+    const ahead = prefetched(path, true);
+    const info = ahead === undefined ? statSync(path, { throwIfNoEntry: false }) : ahead ?? undefined;
     if (info === undefined) return { user, state: undefined };
     if (!this.#checksum && prior?.remote && info.size === prior.bytes && prior.stamp !== undefined && Math.abs(info.mtimeMs - prior.stamp) < 1) {
       return { user, current: prior.remote, state: undefined };
@@ -209,6 +227,9 @@ export class DirTarget implements Target<undefined> {
     }
   }
 }
+
+/** Rows are read at most 64 ahead (pipeline/look-ahead.ts): room to spare. */
+const MAX_AHEAD_NAMES = 4096;
 
 /** Names read between two turns of the event loop while looking for stale temp files (~1 ms). */
 const STALE_SCAN_SLICE = 4096;
