@@ -654,7 +654,7 @@ export async function run(config: RunConfig): Promise<RunResult> {
     }
   };
   const ahead = new StatsAhead();
-  const reader = new ReadAhead(config.csv.records, filesOf, !process.env.NOAHEAD && useStatsAhead(ahead) ? ahead : undefined, () => windowSize - inFlight);
+  const reader = new ReadAhead(config.csv.records, filesOf, useStatsAhead(ahead) ? ahead : undefined, () => windowSize - inFlight);
 
   try {
     for (let record = await reader.next(); record !== undefined; record = await reader.next()) {
