@@ -5,6 +5,7 @@ import { UsageError } from '../errors.js';
 import { lineBatches } from './line-batches.js';
 import { isHeldRowLine, isIntentLine, isRowLine, type HeldRowLine, type IntentLine, type LedgerLine, type RowLine } from './lines.js';
 import { LockFile } from './lock.js';
+import { loadIndex, removeIndex, saveIndex } from './index-file.js';
 import { OffsetIndex } from './offset-index.js';
 import { ReadBack } from './read-back.js';
 import { scanRowKey, type RowKey } from './scan-line.js';
@@ -23,6 +24,9 @@ export interface LedgerOptions {
    */
   readonly autoCompact?: false | { readonly keepRuns?: number; readonly minRows?: number };
 }
+
+/** Below this many row lines, scanning the ledger at open is quick enough: no index file. */
+const MIN_ROWS_INDEX_FILE = 10_000;
 
 /** Below this many row lines a ledger is too small to be worth rewriting. */
 const AUTO_COMPACT_MIN_ROWS = 10_000;
@@ -71,7 +75,7 @@ export class Ledger {
   private closing: Promise<void> | undefined;
   private linesSinceSync = 0;
   private lastSync = Date.now();
-  private readonly index = new OffsetIndex();
+  private index = new OffsetIndex();
   private readBack: ReadBack | undefined;
   /** Row lines the last compaction kept (from its `compacted` line): the base growth is measured from. */
   private compactedRows = 0;
@@ -259,7 +263,10 @@ export class Ledger {
   private async shutdown(): Promise<void> {
     while (this.flushing) await this.flushing;
     try {
-      if (this.handle !== undefined && !this.readOnly && this.failure === undefined) await this.handle.datasync();
+      if (this.handle !== undefined && !this.readOnly && this.failure === undefined) {
+        await this.handle.datasync();
+        await this.keepIndex(this.handle);
+      }
     } finally {
       try {
         await this.handle?.close();
@@ -278,6 +285,20 @@ export class Ledger {
       } finally {
         await this.lock?.release();
       }
+    }
+  }
+
+  /**
+   * Leaves the index beside the ledger for the next run (index-file.ts), for ledgers big enough for
+   * the scan to count; removed instead when the ledger is about to be compacted (rewritten). A
+   * failure only costs the next run its scan.
+   */
+  private async keepIndex(handle: FileHandle): Promise<void> {
+    try {
+      if (this.compactionDue) await removeIndex(this.path);
+      else if (this.rows >= MIN_ROWS_INDEX_FILE) await saveIndex(this.path, handle, this.size, this.index, { rows: this.rows, damaged: this.damaged, compactedRows: this.compactedRows });
+    } catch {
+      await removeIndex(this.path);
     }
   }
 
@@ -347,8 +368,17 @@ export class Ledger {
 
   private async build(): Promise<void> {
     if (this.handle === undefined) return;
+    // The index the last run left, when it still matches the ledger: only what was appended
+    // since is scanned.
+    let from = 0;
+    const loaded = await loadIndex(this.path, this.handle, this.index);
+    if (loaded) {
+      ({ rows: this.rows, damaged: this.damaged, compactedRows: this.compactedRows, size: from } = loaded);
+    } else {
+      this.index = new OffsetIndex(); // a file that failed half-way may have filled some of it
+    }
     const key: RowKey = { type: undefined, target: undefined, user: undefined, remote: false };
-    for await (const { texts, offsets } of lineBatches(this.handle, this.size)) {
+    for await (const { texts, offsets } of lineBatches(this.handle, this.size, from)) {
       for (let i = 0; i < texts.length; i++) this.indexLine(texts[i]!, offsets[i]!, key);
     }
   }

@@ -15,12 +15,12 @@ export interface LineBatch {
 }
 
 /**
- * The '\n'-terminated lines in bytes [0, end) of the file, in order. Bytes after the last '\n'
+ * The '\n'-terminated lines in bytes [start, end) of the file, in order (`start`: where a line begins). Bytes after the last '\n'
  * are never yielded: they are a line still being written, or one a crash tore.
  */
-export async function* lineBatches(handle: FileHandle, end: number): AsyncGenerator<LineBatch> {
+export async function* lineBatches(handle: FileHandle, end: number, start = 0): AsyncGenerator<LineBatch> {
   let buffer = Buffer.allocUnsafe(CHUNK);
-  let base = 0; // file offset of buffer[0]
+  let base = start; // file offset of buffer[0]
   let filled = 0;
   while (base + filled < end) {
     if (filled === buffer.length) {

@@ -64,6 +64,31 @@ export class OffsetIndex {
     return lines;
   }
 
+  /** Keys `from` … `from + count - 1` into `into`, five numbers each (for the index file). */
+  exportKeys(from: number, count: number, into: Float64Array): void {
+    for (let i = 0; i < count; i++) {
+      const id = from + i;
+      const at = i * 5;
+      this.slots.fingerprintOf(id, this.scratch);
+      into[at] = this.scratch[0]!;
+      into[at + 1] = this.scratch[1]!;
+      into[at + 2] = this.latest.get(id);
+      into[at + 3] = this.held.get(id);
+      into[at + 4] = this.intent.get(id);
+    }
+  }
+
+  /** Adds `count` keys as exportKeys wrote them, after those already here. */
+  importKeys(from: Float64Array, count: number): void {
+    for (let i = 0; i < count; i++) {
+      const at = i * 5;
+      const id = this.slots.add(from[at]!, from[at + 1]!);
+      this.latest.set(id, from[at + 2]!);
+      this.held.set(id, from[at + 3]!);
+      this.intent.set(id, from[at + 4]!);
+    }
+  }
+
   /** The key's dense id (0 … size - 1), or -1 when absent. */
   idOf(target: string, user: string): number {
     fingerprint(this.scratch, target, user);

@@ -31,6 +31,12 @@ export class FingerprintSlots {
     return this.count;
   }
 
+  /** The fingerprint of entry `id`, into `out` as [hi, lo]. */
+  fingerprintOf(id: number, out: Uint32Array): void {
+    out[0] = this.his.get(id);
+    out[1] = this.los.get(id);
+  }
+
   /** The entry id of the fingerprint, or -1. */
   find(hi: number, lo: number): number {
     const { slots, mask, his, los } = this;

@@ -1,6 +1,7 @@
 import { open, opendir, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { randomUUID } from 'node:crypto';
+import { removeIndex } from '../index-file.js';
 
 // A ledger rewritten by compact or merge replaces the old one in one step: written to a temp file
 // in the same folder, fsynced, renamed over the target, and the folder fsynced so the rename
@@ -50,6 +51,8 @@ export class AtomicFile {
     await this.flush();
     await this.handle.datasync();
     await this.handle.close();
+    // The old file's index would not match the new one anyway; gone, it is not even read.
+    await removeIndex(this.path);
     await rename(this.temp, this.path);
     const folder = await open(dirname(this.path), 'r');
     try {
