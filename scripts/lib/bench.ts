@@ -19,6 +19,8 @@ export interface Measured {
   peakRssMiB: number;
   /** CPU time of the CLI process, all threads. */
   cpuSeconds: number;
+  /** CPU time of its main thread (Linux; NaN elsewhere): about its wall time on an idle machine. */
+  mainCpuSeconds: number;
   stdout: string;
   stderr: string;
 }
@@ -38,8 +40,9 @@ export async function measureCli(args: string[], options: { keepStdout?: boolean
   const [code] = (await once(child, 'close')) as [number | null];
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   const peak = /peak-rss-kib (\d+)/.exec(stderr);
-  const cpu = /cpu-ms (\d+)/.exec(stderr);
-  return { code, seconds, peakRssMiB: peak ? Number(peak[1]) / 1024 : NaN, cpuSeconds: cpu ? Number(cpu[1]) / 1000 : NaN, stdout: options.keepStdout ? stdout : tail, stderr };
+  const cpu = /\ncpu-ms (\d+)/.exec(stderr);
+  const mainCpu = /main-thread-cpu-ms (\d+)/.exec(stderr);
+  return { code, seconds, peakRssMiB: peak ? Number(peak[1]) / 1024 : NaN, cpuSeconds: cpu ? Number(cpu[1]) / 1000 : NaN, mainCpuSeconds: mainCpu ? Number(mainCpu[1]) / 1000 : NaN, stdout: options.keepStdout ? stdout : tail, stderr };
 }
 
 export async function benchDir(name: string): Promise<string> {
