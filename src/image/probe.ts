@@ -44,6 +44,11 @@ const AVIF_BRANDS = new Set(['avif', 'avis']);
 
 type Sniffed = 'heic' | 'svg' | 'gzip' | 'markup';
 
+/** First bytes after which the text may still start with '<' once a BOM and white space (as
+ * String.prototype.trimStart sees it) are stripped: '<', ASCII white space, and the UTF-8 lead bytes
+ * of the other white space characters and of the BOM. */
+const MAY_START_MARKUP = new Set([0x3c, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x20, 0xc2, 0xe1, 0xe2, 0xe3, 0xef]);
+
 /** Recognise, from magic bytes, the inputs sharp must not parse as they are: HEIC (decoded by
  * libheif first, see heic/decode.ts) and those to refuse. */
 export function sniff(input: Buffer): Sniffed | undefined {
@@ -58,6 +63,10 @@ export function sniff(input: Buffer): Sniffed | undefined {
   }
   // libvips also reads gzip-compressed SVG (SVGZ).
   if (input[0] === 0x1f && input[1] === 0x8b) return 'gzip';
+  // Markup starts with '<' after a BOM or white space. Every photo format starts with a byte that
+  // can begin none of them (UTF-8: '<', ASCII space, or the lead byte of U+00A0, U+1680, U+2000–
+  // U+3000 or U+FEFF), so the decoding below (4 KB a photo, twice a row) is skipped for them.
+  if (!MAY_START_MARKUP.has(input[0]!)) return undefined;
   const head = input.toString('utf8', 0, 4096).replace(/^\uFEFF/, '').trimStart();
   if (head.startsWith('<')) return /<svg[\s>/]/i.test(head) ? 'svg' : 'markup';
   return undefined;

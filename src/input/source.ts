@@ -13,6 +13,7 @@ import { checkUrl, displayUrl } from './hosts.js';
 import { cellPath, FileFinder } from './find-file.js';
 import type { UrlAuth } from './url-auth.js';
 import { fileError, isInside, realpathAsFarAsExists } from './paths.js';
+import type { ReadBuffers } from '../util/read-buffers.js';
 
 export type SourceRef =
   /** path: the real path (symlinks resolved), inside imagesDir; display: the cell as written. */
@@ -267,7 +268,11 @@ export async function statSource(ref: SourceRef): Promise<Fingerprint | undefine
   }
 }
 
-export async function readSource(ref: SourceRef, options: SourceOptions, signal?: AbortSignal): Promise<Buffer> {
+/**
+ * The source's bytes. A file is read into a buffer from `buffers` when given (the caller gives it
+ * back once done with it; see util/read-buffers.ts); a download is its own buffer.
+ */
+export async function readSource(ref: SourceRef, options: SourceOptions, signal?: AbortSignal, buffers?: ReadBuffers): Promise<Buffer> {
   signal?.throwIfAborted();
   if (ref.kind === 'url') {
     // Checked again: the ref may come from a run whose --allow-host list was different.
@@ -301,7 +306,7 @@ export async function readSource(ref: SourceRef, options: SourceOptions, signal?
     const info = await handle.stat();
     if (!info.isFile()) throw notAFile(ref.display, info);
     if (info.size > options.maxSourceBytes) throw tooLarge(ref.display, info.size, options.maxSourceBytes);
-    return await readCapped(handle, info.size, ref.display, options.maxSourceBytes, signal);
+    return await readCapped(handle, info.size, ref.display, options.maxSourceBytes, signal, buffers);
   } catch (error) {
     if (error instanceof RowError || signal?.aborted) throw error;
     throw fileError(error, ref.display);
@@ -310,26 +315,40 @@ export async function readSource(ref: SourceRef, options: SourceOptions, signal?
   }
 }
 
-/** Reads to the end, but never more than `max` bytes: the file may have grown since its stat. */
+/**
+ * Reads to the end, but never more than `max` bytes: the file may have grown since its stat. Room
+ * for one byte more than the stat's size, so an unchanged file is one read and the read that says
+ * it ended.
+ */
 async function readCapped(
   handle: FileHandle,
   size: number,
   display: string,
   max: number,
   signal: AbortSignal | undefined,
+  buffers: ReadBuffers | undefined,
 ): Promise<Buffer> {
-  const chunks: Buffer[] = [];
+  const first = Math.min(size, max) + 1;
+  let buffer = buffers ? buffers.take(first) : Buffer.allocUnsafe(first);
   let total = 0;
   for (;;) {
     signal?.throwIfAborted();
-    const want = Math.min(Math.max(size - total, 64 * 1024), max + 1 - total);
-    const { bytesRead, buffer } = await handle.read(Buffer.allocUnsafe(want), 0, want, null);
+    if (total === buffer.length) {
+      // Grown since the stat (and still within max, or the read before would have refused it).
+      const bigger = buffers ? buffers.take(Math.min(max + 1, total * 2)) : Buffer.allocUnsafe(Math.min(max + 1, total * 2));
+      buffer.copy(bigger, 0, 0, total);
+      buffers?.give(buffer);
+      buffer = bigger;
+    }
+    const { bytesRead } = await handle.read(buffer, total, Math.min(buffer.length, max + 1) - total, null);
     if (bytesRead === 0) break;
-    chunks.push(buffer.subarray(0, bytesRead));
     total += bytesRead;
-    if (total > max) throw tooLarge(display, total, max);
+    if (total > max) {
+      buffers?.give(buffer);
+      throw tooLarge(display, total, max);
+    }
   }
-  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total);
+  return buffer.subarray(0, total);
 }
 
 function notAFile(display: string, info: { isDirectory(): boolean; isFIFO(): boolean; isSocket(): boolean }): RowError {

@@ -17,6 +17,7 @@ import { isProblem, type HeldRowLine, type IntentLine, type RowLine } from '../l
 import { lastRunProblems, problemKey } from '../ledger/row-problems.js';
 import { Lru } from '../util/lru.js';
 import { isoNow } from '../util/iso-now.js';
+import { ReadBuffers } from '../util/read-buffers.js';
 import type { Account, Avatar, Target } from '../targets/target.js';
 import { stripUrlSecrets } from '../url-secrets.js';
 import type { RowEvent, RowReporter } from '../report/events.js';
@@ -145,6 +146,9 @@ export async function run(config: RunConfig): Promise<RunResult> {
   // photo); the fingerprint cache lets repeats of the same file skip even the read.
   const avatars = new Lru<string, Promise<Avatar>>(16);
   const digests = new Lru<string, string>(4096);
+  // Sources are read into reused buffers: fresh ones cost a full garbage collection every few dozen
+  // photos (util/read-buffers.ts). About --jobs are read and held at once.
+  const sourceBuffers = new ReadBuffers(config.jobs + 1);
 
   let imagesRead = 0;
   let imageBytesRead = 0;
@@ -239,9 +243,11 @@ export async function run(config: RunConfig): Promise<RunResult> {
     // The row's source, read at most once whatever the number of targets; held only until the
     // row's avatars are made.
     let bytes: Promise<Buffer> | undefined;
+    let loadedBytes: Buffer | undefined;
     let sourceSha256: string | undefined;
     const read = (): Promise<Buffer> =>
-      (bytes ??= readSource(ref, config.source, config.signal).then((loaded) => {
+      (bytes ??= readSource(ref, config.source, config.signal, sourceBuffers).then((loaded) => {
+        loadedBytes = loaded;
         imagesRead++;
         imageBytesRead += loaded.length;
         // Counted once for the row, on its first target's line.
@@ -387,7 +393,10 @@ export async function run(config: RunConfig): Promise<RunResult> {
         }
       });
     }
+    // Everything that used the bytes (hash, sharp, preview) has been awaited: the buffer is free
+    // for the next row's read.
     bytes = undefined;
+    if (loadedBytes) sourceBuffers.give(loadedBytes);
 
     // 3. Per target: set the avatar where the decision says so; one line each.
     await Promise.all(alive.map(async (part) => {

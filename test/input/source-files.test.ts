@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { RowError } from '../../src/errors.js';
 import { fileError } from '../../src/input/paths.js';
 import { locate, readSource, statSource, type SourceOptions } from '../../src/input/source.js';
+import { ReadBuffers } from '../../src/util/read-buffers.js';
 
 let root: string;
 let images: string;
@@ -113,6 +114,23 @@ describe('reading a located file', () => {
     const ref = await locate('growing.jpg', options);
     await writeFile(path, Buffer.alloc(4096));
     expect((await failure(readSource(ref, options))).code).toBe('image_too_large');
+  });
+
+  test('read into reused buffers, each read gives exactly its own file, even one that grew since it was located', async () => {
+    const buffers = new ReadBuffers(1);
+    const ana = await readSource(await locate('ana.jpg', options), options, undefined, buffers);
+    expect(ana.toString()).toBe('ana-bytes');
+    buffers.give(ana);
+    const bo = await readSource(await locate('team/bo.jpg', options), options, undefined, buffers);
+    expect(bo.buffer).toBe(ana.buffer);
+    expect(bo.toString()).toBe('bo-bytes');
+    buffers.give(bo);
+    const path = join(images, 'grown.jpg');
+    await writeFile(path, 'small');
+    const ref = await locate('grown.jpg', options);
+    await writeFile(path, Buffer.alloc(1000, 7));
+    expect(await readSource(ref, options, undefined, buffers)).toEqual(Buffer.alloc(1000, 7));
+    expect(await readSource(ref, options)).toEqual(Buffer.alloc(1000, 7));
   });
 
   test('a file removed after it was located is file_not_found', async () => {

@@ -13,6 +13,9 @@ import { fileNamer, sameFileKey } from './filename.js';
 // same folder, then rename) so a reader or a crash never sees half an avatar.
 
 const TEMP_PREFIX = '.avatar-import-';
+/** Temp names are unique per process by a counter after this random tag (random bytes for every
+ * file cost ~25 µs each); `wx` refuses a name that exists anyway. */
+const TEMP_TAG = randomBytes(6).toString('hex');
 /** Where replaced files are kept for rollback, named by their sha256 (what `previous` records):
  * a file replaced twice, or shared by many users (a placeholder), is kept once. */
 const PREVIOUS_DIR = join('.avatar-import', 'previous');
@@ -49,6 +52,7 @@ export class DirTarget implements Target<undefined> {
   // in the message (an older one is named by its row).
   readonly #claimed = new CompactTable();
   readonly #recent = new Lru<string, string>(4096);
+  #temps = 0;
 
   constructor(options: DirOptions) {
     this.#out = resolve(options.out);
@@ -138,7 +142,7 @@ export class DirTarget implements Target<undefined> {
   async #put(account: Account<undefined>, bytes: Buffer, sha256: string): Promise<Applied> {
     const path = this.pathFor(account.user);
     if (account.current !== undefined) await this.#keep(path, account.current);
-    const temp = join(this.#out, `${TEMP_PREFIX}${process.pid}-${randomBytes(6).toString('hex')}.tmp`);
+    const temp = join(this.#out, `${TEMP_PREFIX}${process.pid}-${TEMP_TAG}${(this.#temps++).toString(16)}.tmp`);
     const handle = await open(temp, 'wx', 0o644);
     try {
       await handle.writeFile(bytes);
