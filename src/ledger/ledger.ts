@@ -3,6 +3,7 @@ import { dirname, resolve } from 'node:path';
 
 import { UsageError } from '../errors.js';
 import { lineBatches } from './line-batches.js';
+import { repeatedLineText } from './line-text.js';
 import { isHeldRowLine, isIntentLine, isRowLine, type HeldRowLine, type IntentLine, type LedgerLine, type RowLine } from './lines.js';
 import { LockFile } from './lock.js';
 import { loadIndex, removeIndex, saveIndex } from './index-file.js';
@@ -77,6 +78,8 @@ export class Ledger {
   private lastSync = Date.now();
   private index = new OffsetIndex();
   private readBack: ReadBack | undefined;
+  /** The text each line read back was parsed from, while the line object lives (see enqueue). */
+  private readonly texts = new WeakMap<object, string>();
   /** Row lines the last compaction kept (from its `compacted` line): the base growth is measured from. */
   private compactedRows = 0;
   private autoCompact: LedgerOptions['autoCompact'] = {};
@@ -192,10 +195,14 @@ export class Ledger {
    * `append` for a line nobody waits for (a skip, which sends nothing): no promise. Written in call
    * order with the others; a failed write is kept (`writeFailure`) instead of rejecting anyone.
    */
-  enqueue(line: RowLine): void {
+  enqueue(line: RowLine, previous?: RowLine): void {
     this.assertOpen();
     if (this.readOnly) throw new Error(`ledger ${this.path} is open read-only (dry run): nothing is written`);
-    this.pending.push(this.pendingOf(line, undefined, undefined));
+    // A line that repeats `previous` (read back by a lookup) but for its first fields: its text
+    // from the previous one's (line-text.ts), not serialised again.
+    const before = previous === undefined ? undefined : this.texts.get(previous);
+    const text = before === undefined ? undefined : repeatedLineText(line, previous!, before);
+    this.pending.push(this.pendingOf(line, undefined, undefined, text));
     this.flushing ??= this.flush();
   }
 
@@ -302,9 +309,9 @@ export class Ledger {
     }
   }
 
-  private pendingOf(line: LedgerLine | IntentLine, resolve: Pending['resolve'], reject: Pending['reject']): Pending {
+  private pendingOf(line: LedgerLine | IntentLine, resolve: Pending['resolve'], reject: Pending['reject'], text?: string): Pending {
     // Serialised now, so a line records the object as it was when appended.
-    const bytes = this.encode(JSON.stringify(line));
+    const bytes = this.encode(text ?? JSON.stringify(line));
     if (line.type === 'row' || line.type === 'intent') {
       return { bytes, type: line.type, target: line.target, user: line.user, holdsRemote: typeof line.remote === 'string', resolve, reject };
     }
@@ -443,7 +450,9 @@ export class Ledger {
     } catch {
       return undefined;
     }
-    return is(value) && value.target === target && value.user === user ? value : undefined;
+    if (!is(value) || value.target !== target || value.user !== user) return undefined;
+    this.texts.set(value, text);
+    return value;
   }
 
   private lineAt(offset: number): string | undefined {

@@ -555,7 +555,7 @@ export async function run(config: RunConfig): Promise<RunResult> {
     let wait: Promise<unknown>[] | undefined;
     for (const { part: { lane }, line, previous } of decided) {
       if (!config.dryRun) {
-        lane.ledger.enqueue(line);
+        lane.ledger.enqueue(line, previous);
         // Lines pile up only while the disk is slower than the rows: then wait, so memory stays flat.
         if (lane.ledger.backlog > MAX_UNWRITTEN_SKIPS) (wait ??= []).push(lane.ledger.drained());
       }
