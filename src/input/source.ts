@@ -2,9 +2,9 @@
 // decides and refuses cheaply, before anything is read; readSource() reads, re-checking what may
 // have changed in between.
 
-import { constants, lstatSync, realpathSync } from 'node:fs';
+import { lstatSync, realpathSync } from 'node:fs';
 import { prefetched, type FileStat } from '../util/stats-ahead.js';
-import { open, realpath, stat, type FileHandle } from 'node:fs/promises';
+import { realpath, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { capText } from '../capped-text.js';
 import { RowError } from '../errors.js';
@@ -13,6 +13,7 @@ import { checkUrl, displayUrl } from './hosts.js';
 import { cellPath, FileFinder } from './find-file.js';
 import type { UrlAuth } from './url-auth.js';
 import { fileError, isInside, realpathAsFarAsExists } from './paths.js';
+import { blockingIoOf, notAFile, readLocatedFile, tooLarge } from './read-file.js';
 import type { ReadBuffers } from '../util/read-buffers.js';
 
 export type SourceRef =
@@ -284,78 +285,5 @@ export async function readSource(ref: SourceRef, options: SourceOptions, signal?
       ...(options.urlAuth ? { auth: options.urlAuth } : {}),
     }, signal);
   }
-  // locate() may have answered from its folder cache: resolve again right before reading, so a
-  // folder swapped for a link since then cannot lead outside the images folder. Equal means no
-  // component is a link now; O_NOFOLLOW below covers the last one until the open.
-  let real: string;
-  try {
-    real = await realpath(ref.path);
-  } catch (error) {
-    throw fileError(error, ref.display);
-  }
-  if (real !== ref.path) throw new RowError('file_unreadable', `${ref.display} changed during the run (it now leads to ${real}); not read`);
-  let handle;
-  try {
-    // O_NOFOLLOW: the path was a real path when located; a link put in its place since then is
-    // refused, not followed. O_NONBLOCK: opening a FIFO must not wait for a writer forever.
-    handle = await open(ref.path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-  } catch (error) {
-    throw fileError(error, ref.display);
-  }
-  try {
-    const info = await handle.stat();
-    if (!info.isFile()) throw notAFile(ref.display, info);
-    if (info.size > options.maxSourceBytes) throw tooLarge(ref.display, info.size, options.maxSourceBytes);
-    return await readCapped(handle, info.size, ref.display, options.maxSourceBytes, signal, buffers);
-  } catch (error) {
-    if (error instanceof RowError || signal?.aborted) throw error;
-    throw fileError(error, ref.display);
-  } finally {
-    await handle.close();
-  }
-}
-
-/**
- * Reads to the end, but never more than `max` bytes: the file may have grown since its stat. Room
- * for one byte more than the stat's size, so an unchanged file is one read and the read that says
- * it ended.
- */
-async function readCapped(
-  handle: FileHandle,
-  size: number,
-  display: string,
-  max: number,
-  signal: AbortSignal | undefined,
-  buffers: ReadBuffers | undefined,
-): Promise<Buffer> {
-  const first = Math.min(size, max) + 1;
-  let buffer = buffers ? buffers.take(first) : Buffer.allocUnsafe(first);
-  let total = 0;
-  for (;;) {
-    signal?.throwIfAborted();
-    if (total === buffer.length) {
-      // Grown since the stat (and still within max, or the read before would have refused it).
-      const bigger = buffers ? buffers.take(Math.min(max + 1, total * 2)) : Buffer.allocUnsafe(Math.min(max + 1, total * 2));
-      buffer.copy(bigger, 0, 0, total);
-      buffers?.give(buffer);
-      buffer = bigger;
-    }
-    const { bytesRead } = await handle.read(buffer, total, Math.min(buffer.length, max + 1) - total, null);
-    if (bytesRead === 0) break;
-    total += bytesRead;
-    if (total > max) {
-      buffers?.give(buffer);
-      throw tooLarge(display, total, max);
-    }
-  }
-  return buffer.subarray(0, total);
-}
-
-function notAFile(display: string, info: { isDirectory(): boolean; isFIFO(): boolean; isSocket(): boolean }): RowError {
-  const what = info.isDirectory() ? 'a folder' : info.isFIFO() ? 'a named pipe' : info.isSocket() ? 'a socket' : 'not a regular file';
-  return new RowError('file_unreadable', `${display} is ${what}, not an image file`);
-}
-
-function tooLarge(display: string, size: number, max: number): RowError {
-  return new RowError('image_too_large', `${display} is ${size} bytes, more than --max-source-bytes (${max} bytes)`);
+  return readLocatedFile(ref, options.maxSourceBytes, blockingIoOf(options), signal, buffers);
 }

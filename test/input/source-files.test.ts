@@ -6,6 +6,8 @@ import { RowError } from '../../src/errors.js';
 import { fileError } from '../../src/input/paths.js';
 import { locate, readSource, statSource, type SourceOptions } from '../../src/input/source.js';
 import { ReadBuffers } from '../../src/util/read-buffers.js';
+import { BlockingIo } from '../../src/util/blocking-io.js';
+import { readLocatedFile } from '../../src/input/read-file.js';
 
 let root: string;
 let images: string;
@@ -131,6 +133,28 @@ describe('reading a located file', () => {
     await writeFile(path, Buffer.alloc(1000, 7));
     expect(await readSource(ref, options, undefined, buffers)).toEqual(Buffer.alloc(1000, 7));
     expect(await readSource(ref, options)).toEqual(Buffer.alloc(1000, 7));
+  });
+
+  test('once a read was slow, reads go through the thread pool and give the same bytes and refusals', async () => {
+    const io = new BlockingIo(-1); // every operation is "slow"
+    while (io.allowed) io.run(() => undefined);
+    const file = async (cell: string) => {
+      const ref = await locate(cell, options);
+      if (ref.kind !== 'file') throw new Error('expected a file');
+      return ref;
+    };
+    expect((await readLocatedFile(await file('ana.jpg'), 1024, io)).toString()).toBe('ana-bytes');
+    expect((await readLocatedFile(await file('team/bo.jpg'), 1024, io, undefined, new ReadBuffers(1))).toString()).toBe('bo-bytes');
+    expect((await failure(readLocatedFile({ path: join(images, 'big.jpg'), display: 'big.jpg' }, 1024, io))).code).toBe('image_too_large');
+    expect((await failure(readLocatedFile({ path: join(images, 'pipe.jpg'), display: 'pipe.jpg' }, 1024, io))).code).toBe('file_unreadable');
+    expect((await failure(readLocatedFile({ path: join(images, 'gone.jpg'), display: 'gone.jpg' }, 1024, io))).code).toBe('file_not_found');
+    const path = join(images, 'growing-later.jpg');
+    await writeFile(path, 'small');
+    const ref = await file('growing-later.jpg');
+    await writeFile(path, Buffer.alloc(4096));
+    expect((await failure(readLocatedFile(ref, 1024, io))).code).toBe('image_too_large');
+    await writeFile(path, Buffer.alloc(1000, 7));
+    expect(await readLocatedFile(ref, 1024, io)).toEqual(Buffer.alloc(1000, 7));
   });
 
   test('a file removed after it was located is file_not_found', async () => {

@@ -1,7 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { statSync, type Dirent } from 'node:fs';
+import { closeSync, openSync, renameSync, statSync, unlinkSync, writeFileSync, type Dirent } from 'node:fs';
 import { copyFile, link, mkdir, open, opendir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
+import { BlockingIo } from '../../util/blocking-io.js';
 import { RowError } from '../../errors.js';
 import { CompactTable } from '../../util/compact-table.js';
 import { Lru } from '../../util/lru.js';
@@ -26,6 +27,8 @@ export interface DirOptions {
   checksum: boolean;
   /** --file-name template ({user}); default: the user id, lower-cased and made safe. */
   fileName?: string;
+  /** Whether writes may still block the main thread (util/blocking-io.ts); one per target. */
+  blockingIo?: BlockingIo;
 }
 
 export class DirTarget implements Target<undefined> {
@@ -46,6 +49,7 @@ export class DirTarget implements Target<undefined> {
   /** #out and a separator. */
   readonly #folder: string;
   readonly #checksum: boolean;
+  readonly #io: BlockingIo;
   readonly #name: (user: string) => string;
   // Which row took each file name in this run. Compact (a million names in ~20 MB) because it
   // holds every row; the users themselves are remembered only for the recent ones, to name both
@@ -58,6 +62,7 @@ export class DirTarget implements Target<undefined> {
     this.#out = resolve(options.out);
     this.#folder = this.#out.endsWith(sep) ? this.#out : `${this.#out}${sep}`;
     this.#checksum = options.checksum;
+    this.#io = options.blockingIo ?? new BlockingIo();
     this.#name = fileNamer(options.fileName);
     this.id = `dir:${this.#out}`;
   }
@@ -143,6 +148,38 @@ export class DirTarget implements Target<undefined> {
     const path = this.pathFor(account.user);
     if (account.current !== undefined) await this.#keep(path, account.current);
     const temp = join(this.#out, `${TEMP_PREFIX}${process.pid}-${TEMP_TAG}${(this.#temps++).toString(16)}.tmp`);
+    const written = this.#io.allowed ? this.#io.run(() => this.#writeNow(temp, path, bytes)) : await this.#writeLater(temp, path, bytes);
+    return {
+      remote: sha256,
+      stamp: Math.trunc(written.mtimeMs),
+      ...(account.current === undefined ? {} : { previous: account.current }),
+    };
+  }
+
+  // An avatar is written on the main thread while that is quick (util/blocking-io.ts): a few dozen
+  // KB into the page cache cost less than the thread-pool round trips of open, write, close, rename
+  // and stat. Once writes are found slow (a network file system), the rest go to the thread pool.
+  #writeNow(temp: string, path: string, bytes: Buffer): { mtimeMs: number } {
+    const fd = openSync(temp, 'wx', 0o644);
+    try {
+      writeFileSync(fd, bytes);
+    } finally {
+      closeSync(fd);
+    }
+    try {
+      renameSync(temp, path);
+    } catch (error) {
+      try {
+        unlinkSync(temp);
+      } catch {
+        // Left for the next run's clean-up, as a killed run's would be.
+      }
+      throw new RowError('target_error', `could not write ${path}: ${(error as Error).message}`, { cause: error });
+    }
+    return statSync(path);
+  }
+
+  async #writeLater(temp: string, path: string, bytes: Buffer): Promise<{ mtimeMs: number }> {
     const handle = await open(temp, 'wx', 0o644);
     try {
       await handle.writeFile(bytes);
@@ -155,12 +192,7 @@ export class DirTarget implements Target<undefined> {
       await unlink(temp).catch(() => undefined);
       throw new RowError('target_error', `could not write ${path}: ${(error as Error).message}`, { cause: error });
     }
-    const written = await stat(path);
-    return {
-      remote: sha256,
-      stamp: Math.trunc(written.mtimeMs),
-      ...(account.current === undefined ? {} : { previous: account.current }),
-    };
+    return stat(path);
   }
 
   async close(): Promise<void> {}
