@@ -11,7 +11,7 @@ import { readOptions, type Probe } from './probe.js';
  * converted to sRGB through the embedded profile. Only the first frame/page is read (sharp's
  * default). Output metadata is stripped because nothing asks sharp to keep any.
  */
-export function square(input: Buffer, probe: Probe, edge: number, options: NormaliseOptions): Sharp {
+export function square(input: Buffer, probe: Pick<Probe, 'density' | 'wideSixteenBit'>, edge: number, options: NormaliseOptions, withoutEnlargement = false): Sharp {
   const sharp = loadSharp();
   const image = sharp(input, {
     ...readOptions(options),
@@ -19,8 +19,9 @@ export function square(input: Buffer, probe: Probe, edge: number, options: Norma
     ...(probe.density === undefined ? {} : { density: probe.density }),
   })
     // `edge` is never above the short edge, so cover crops without enlarging; withoutEnlargement
-    // would leave a 300×400 source at 300×400 instead of making it square.
-    .resize(edge, edge, { fit: 'cover', position: options.crop === 'attention' ? sharp.strategy.attention : 'centre' })
+    // would leave a 300×400 source at 300×400 instead of making it square (normalise.ts asks for it
+    // only to find out, unprobed, whether the source was big enough).
+    .resize(edge, edge, { fit: 'cover', position: options.crop === 'attention' ? sharp.strategy.attention : 'centre', ...(withoutEnlargement ? { withoutEnlargement } : {}) })
     .flatten({ background: options.background });
   if (probe.wideSixteenBit) {
     // Finish the P3 → sRGB conversion sharp leaves undone for 16-bit input (see Probe), without
