@@ -4,25 +4,26 @@ import { performance } from 'node:perf_hooks';
  * Whether a run's file operations may still block the main thread. Synchronous file system calls
  * cost a few µs of CPU where each thread-pool round trip of an asynchronous one costs ~25 µs, which
  * over a photo's read and its avatar's write is ~1 % of sharp's own work on a 2 MP photo. That
- * holds while the files are local and cached (~0.1 ms an operation). Once most recent operations
- * are slow (network storage, a cold disk), blocking is off for the rest of the run, so that slow
- * operations wait in the thread pool, several at once, while the main thread goes on. Most, not
- * one: on a busy machine any operation may be preempted for a few ms now and then.
+ * holds while blocking costs the run nothing: local, cached files (~0.1–1 ms an operation, a few %
+ * of the main thread's time). Once blocking takes more than `maxShare` of the main thread's time
+ * over a window (network storage, a cold disk, or simply more photos a second than a file system
+ * round trip allows), it is off for the rest of the run: operations wait in the thread pool,
+ * several at once, while the main thread goes on with the rows. A share over a window, not the
+ * time of one operation: on a busy machine any operation may be preempted for a few ms.
  */
 export class BlockingIo {
-  readonly #slowMs: number;
-  /** The last WINDOW operations, true where slow; a ring. */
-  readonly #recent: boolean[] = [];
-  #next = 0;
-  #slow = 0;
+  readonly #maxShare: number;
+  readonly #windowMs: number;
+  #windowStart = performance.now();
+  #blocked = 0;
   #allowed = true;
 
-  /** @param slowMs an operation taking longer than this is slow */
-  constructor(slowMs = 1) {
-    this.#slowMs = slowMs;
+  constructor(maxShare = 0.25, windowMs = 1000) {
+    this.#maxShare = maxShare;
+    this.#windowMs = windowMs;
   }
 
-  /** Still quick enough to block for. */
+  /** Still cheap enough to block for. */
   get allowed(): boolean {
     return this.#allowed;
   }
@@ -33,21 +34,14 @@ export class BlockingIo {
     try {
       return operation();
     } finally {
-      this.#record(performance.now() - started > this.#slowMs);
+      const ended = performance.now();
+      this.#blocked += ended - started;
+      const elapsed = ended - this.#windowStart;
+      if (elapsed >= this.#windowMs) {
+        if (this.#blocked > this.#maxShare * elapsed) this.#allowed = false;
+        this.#windowStart = ended;
+        this.#blocked = 0;
+      }
     }
-  }
-
-  #record(slow: boolean): void {
-    if (this.#recent.length < WINDOW) this.#recent.push(slow);
-    else {
-      if (this.#recent[this.#next]) this.#slow--;
-      this.#recent[this.#next] = slow;
-      this.#next = (this.#next + 1) % WINDOW;
-    }
-    if (slow) this.#slow++;
-    if (this.#slow > WINDOW / 2) this.#allowed = false;
   }
 }
-
-/** Operations looked back on. */
-const WINDOW = 16;

@@ -18,12 +18,12 @@ describe('writing avatars', () => {
   // A BlockingIo that found its operations slow sends writes through the thread pool: both ways
   // must leave the same files and records.
   const slow = (): BlockingIo => {
-    const io = new BlockingIo(-1);
-    while (io.allowed) io.run(() => undefined);
+    const io = new BlockingIo(-1, 0); // found slow at its first operation
+    io.run(() => undefined);
     return io;
   };
   test.each([
-    ['on the main thread', () => new BlockingIo(60_000)],
+    ['on the main thread', () => new BlockingIo(1, 0)],
     ['through the thread pool once writes were slow', slow],
   ])('%s: the file holds the bytes, its mtime is the stamp, no temp file is left', async (_, io) => {
     const target = new DirTarget({ out, checksum: false, blockingIo: io() });
