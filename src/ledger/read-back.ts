@@ -40,7 +40,9 @@ export class ReadBack {
         return this.#window.toString('utf8', at, end);
       }
     }
-    this.#size = this.#hits >= 2 ? Math.min(this.#size * 4, MAX_WINDOW) : this.#hits === 0 ? MIN_WINDOW : this.#size;
+    // Lookups that found their line in the window read ahead were walking forward: a bigger one.
+    // None did: they jump about, and a small read per line is cheapest.
+    this.#size = this.#hits > 0 ? Math.min(this.#size * 4, MAX_WINDOW) : MIN_WINDOW;
     this.#hits = 0;
     const bytesRead = readSync(this.#fd, this.#buffer, 0, this.#size, offset);
     this.#start = offset;

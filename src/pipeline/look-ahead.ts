@@ -10,8 +10,9 @@ import type { StatsAhead } from '../util/stats-ahead.js';
 
 /** Rows read ahead at most (when the window has room for them). */
 const MAX_AHEAD = 64;
-/** Below this many rows read ahead, more are read. */
-const LOW = MAX_AHEAD / 2;
+/** Below this many rows read ahead, more are read: rows enough for the other thread to answer
+ * the next batch meanwhile, in batches big enough that waking it (a message each) stays rare. */
+const LOW = MAX_AHEAD / 4;
 
 export interface AheadFile {
   readonly path: string;
