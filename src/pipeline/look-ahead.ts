@@ -29,6 +29,8 @@ export class ReadAhead<R> {
   #queue: R[] = [];
   #next = 0;
   #done = false;
+  /** Rows read so far. */
+  #read = 0;
   #failure: { readonly error: unknown } | undefined;
 
   /**
@@ -72,12 +74,15 @@ export class ReadAhead<R> {
           break;
         }
         this.#queue.push(item.value);
+        this.#read++;
         if (this.#ahead) this.#filesOf(item.value, files);
       }
     } catch (error) {
       this.#done = true;
       this.#failure = { error };
     }
-    if (files.length > 0) this.#ahead?.ask(files);
+    // A short input is over before another thread would pay for its start: none for the first
+    // rows (a run of a few dozen rows never starts one).
+    if (files.length > 0 && this.#read > MAX_AHEAD) this.#ahead?.ask(files);
   }
 }

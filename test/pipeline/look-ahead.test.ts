@@ -18,12 +18,20 @@ async function drain(reader: ReadAhead<number>, each: (row: number) => void = ()
 }
 
 describe('ReadAhead', () => {
-  test('gives every row out once, in order, and asks for their files as it reads them', async () => {
+  test('gives every row out once, in order, and asks for their files as it reads them, after the first 64', async () => {
     const asked: string[] = [];
     const ahead = { ask: (files: readonly AheadFile[]) => void asked.push(...files.map((file) => file.path)) };
     const reader = new ReadAhead(numbers(500, []), (row, into) => into.push({ path: `/p/${row}`, follow: true }), ahead as never, () => 1000);
     expect(await drain(reader)).toEqual(Array.from({ length: 500 }, (_, i) => i + 1));
-    expect(asked).toEqual(Array.from({ length: 500 }, (_, i) => `/p/${i + 1}`));
+    expect(asked).toEqual(Array.from({ length: 500 - 64 }, (_, i) => `/p/${i + 65}`));
+  });
+
+  test('a short input asks for nothing: it is over before another thread would pay for its start', async () => {
+    let asks = 0;
+    const ahead = { ask: () => void asks++ };
+    const reader = new ReadAhead(numbers(60, []), (row, into) => into.push({ path: `/p/${row}`, follow: true }), ahead as never, () => 1000);
+    expect(await drain(reader)).toHaveLength(60);
+    expect(asks).toBe(0);
   });
 
   test('reads ahead only as far as the window has room, and one row when it has none', async () => {
