@@ -160,7 +160,7 @@ export class StatsAhead {
       // A small heap: what the thread allocates (a Stats object a file) dies at once, and default
       // sizes let it grow with the run (~10 MB more RSS at a million rows than at 100 000). Should
       // it ever run out, it stops ('error' below) and rows stat their files themselves.
-      this.#worker = new Worker(WORKER, { eval: true, workerData: { port: port2 }, transferList: [port2], resourceLimits: { maxYoungGenerationSizeMb: 1, maxOldGenerationSizeMb: 8 } });
+      this.#worker = new Worker(WORKER, { eval: true, workerData: { port: port2 }, transferList: [port2], resourceLimits: { maxYoungGenerationSizeMb: 1, maxOldGenerationSizeMb: 16 } });
       this.#port = port1;
       port1.unref();
     } catch {
