@@ -15,10 +15,10 @@ const FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
 /** Per run (keyed by the run's options object). */
 const runs = new WeakMap<object, BlockingIo>();
 
-/** The BlockingIo of the run `options` belongs to. */
-export function blockingIoOf(options: object): BlockingIo {
+/** The BlockingIo of the run `options` belongs to, for files under its images folder. */
+export function blockingIoOf(options: { readonly imagesDir: string }): BlockingIo {
   let io = runs.get(options);
-  if (!io) runs.set(options, (io = new BlockingIo()));
+  if (!io) runs.set(options, (io = BlockingIo.forFolder(options.imagesDir)));
   return io;
 }
 

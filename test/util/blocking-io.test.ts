@@ -1,4 +1,6 @@
-import { BlockingIo } from '../../src/util/blocking-io.js';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BlockingIo, isRemoteFileSystem } from '../../src/util/blocking-io.js';
 
 const nothing = (): undefined => undefined;
 
@@ -22,5 +24,20 @@ describe('BlockingIo', () => {
     const io = new BlockingIo(-1, 60_000);
     for (let i = 0; i < 100; i++) io.run(nothing);
     expect(io.allowed).toBe(true);
+  });
+});
+
+describe('BlockingIo for a folder', () => {
+  test('network and user-space file systems are never blocked for; local ones are', () => {
+    expect(isRemoteFileSystem(0x6969)).toBe(true); // NFS
+    expect(isRemoteFileSystem(0xff534d42)).toBe(true); // CIFS
+    expect(isRemoteFileSystem(0x65735546)).toBe(true); // FUSE (sshfs, s3fs)
+    expect(isRemoteFileSystem(0xef53)).toBe(false); // ext2/3/4
+    expect(isRemoteFileSystem(0x01021994)).toBe(false); // tmpfs
+  });
+
+  test('a local folder, or one that does not exist yet, starts with blocking allowed', () => {
+    expect(BlockingIo.forFolder(tmpdir()).allowed).toBe(true);
+    expect(BlockingIo.forFolder(join(tmpdir(), 'avatar-import-no-such-folder', 'x')).allowed).toBe(true);
   });
 });

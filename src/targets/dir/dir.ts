@@ -49,7 +49,8 @@ export class DirTarget implements Target<undefined> {
   /** #out and a separator. */
   readonly #folder: string;
   readonly #checksum: boolean;
-  readonly #io: BlockingIo;
+  /** Made at the first write, when the folder exists (BlockingIo.forFolder). */
+  #io: BlockingIo | undefined;
   readonly #name: (user: string) => string;
   // Which row took each file name in this run. Compact (a million names in ~20 MB) because it
   // holds every row; the users themselves are remembered only for the recent ones, to name both
@@ -62,7 +63,7 @@ export class DirTarget implements Target<undefined> {
     this.#out = resolve(options.out);
     this.#folder = this.#out.endsWith(sep) ? this.#out : `${this.#out}${sep}`;
     this.#checksum = options.checksum;
-    this.#io = options.blockingIo ?? new BlockingIo();
+    if (options.blockingIo) this.#io = options.blockingIo;
     this.#name = fileNamer(options.fileName);
     this.id = `dir:${this.#out}`;
   }
@@ -148,7 +149,8 @@ export class DirTarget implements Target<undefined> {
     const path = this.pathFor(account.user);
     if (account.current !== undefined) await this.#keep(path, account.current);
     const temp = join(this.#out, `${TEMP_PREFIX}${process.pid}-${TEMP_TAG}${(this.#temps++).toString(16)}.tmp`);
-    const written = this.#io.allowed ? this.#io.run(() => this.#writeNow(temp, path, bytes)) : await this.#writeLater(temp, path, bytes);
+    const io = (this.#io ??= BlockingIo.forFolder(this.#out));
+    const written = io.allowed ? io.run(() => this.#writeNow(temp, path, bytes)) : await this.#writeLater(temp, path, bytes);
     return {
       remote: sha256,
       stamp: Math.trunc(written.mtimeMs),
