@@ -292,6 +292,12 @@ export class Ledger {
       } finally {
         await this.lock?.release();
       }
+      // The compacted ledger is a new file: indexed now, on the night that compacts anyway, so
+      // that the next run reads an index instead of scanning it (opened again like any run, for
+      // its lock: another run may have taken it meanwhile, which only costs that scan).
+      if (this.compactionResult !== undefined) {
+        await Ledger.open(this.path, { autoCompact: false }).then((again) => again.close(), () => undefined);
+      }
     }
   }
 

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { appendFile, copyFile, readFile, writeFile } from 'node:fs/promises';
+import { appendFile, copyFile, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import { indexPath } from '../../src/ledger/index-file.js';
@@ -91,6 +91,21 @@ describe('the index file beside the ledger', () => {
       bytes[bytes.length - 32 - 30 * 40 + 16 + 5] ^= 0x0f;
       await writeFile(indexPath(path), bytes);
       expect(await lookups(path)).toEqual(scanned);
+    }));
+
+  test('a ledger compacted as a run closes it is indexed again, so the next run does not scan it', () =>
+    withTempDir(async (dir) => {
+      const path = join(dir, 'ledger.jsonl');
+      const skips = users.map((user, i) => okRow(user, i + 1, { run: 'run-2', status: 'skipped' }));
+      await writeFile(path, ledgerText + jsonl(...skips, ...skips));
+      const ledger = await Ledger.open(path, { autoCompact: { minRows: 0 } });
+      await ledger.close();
+      expect(ledger.compaction?.result).toBeDefined();
+      const { mtimeMs } = await stat(indexPath(path));
+      const afterCompaction = await lookups(path);
+      await rm(indexPath(path));
+      expect(afterCompaction).toEqual(await lookups(path));
+      expect(mtimeMs).toBeGreaterThanOrEqual((await stat(path)).mtimeMs);
     }));
 
   test('a small ledger (quick to scan) gets none', () =>
