@@ -110,13 +110,12 @@ function stateOf(options: SourceOptions): RunState {
  * explains itself. A nightly run of unchanged rows asks this for every row.
  */
 export function locateNow(cell: string, options: SourceOptions): SourceRef | undefined {
-  const text = cell.trim();
-  if (text === '' || looksLikeUrl(text)) return undefined;
-  const state = runs.get(options);
-  if (state?.realBaseNow === undefined) return undefined;
+  const quick = quickCell(cell, options);
+  if (quick === undefined) return undefined;
+  const { text, state, realBase } = quick;
   // A cell read ahead (aheadPath) is not resolved twice.
   const real = state.ahead.get(cell);
-  const fast = real === undefined ? quickLocate(resolve(state.base, cellPath(text)), state.realBaseNow, options) : statReal(real);
+  const fast = real === undefined ? quickLocate(resolve(state.base, cellPath(text)), realBase, options) : statReal(real);
   if (!fast || !fast.isFile() || fast.size > options.maxSourceBytes) return undefined;
   const { size, mtimeMs, dev, ino } = fast;
   return { kind: 'file', path: fast.real, display: text, fingerprint: { size, mtimeMs, dev, ino } };
@@ -238,14 +237,23 @@ function quickPath(path: string, realBase: string, options: SourceOptions): stri
   return real;
 }
 
-/** The file locateNow() would stat for this image cell, so that it can be stat-ed ahead of time
- * (util/stats-ahead.ts); undefined where locateNow() would not answer. */
-export function aheadPath(cell: string, options: SourceOptions): string | undefined {
+/** The cell as locateNow() reads it and the run's state, when the quick path can answer: a file
+ * name (not a URL), once the images folder's real path is known. */
+function quickCell(cell: string, options: SourceOptions): { text: string; state: RunState; realBase: string } | undefined {
   const text = cell.trim();
   if (text === '' || looksLikeUrl(text)) return undefined;
   const state = runs.get(options);
   if (state?.realBaseNow === undefined) return undefined;
-  const real = quickPath(resolve(state.base, cellPath(text)), state.realBaseNow, options);
+  return { text, state, realBase: state.realBaseNow };
+}
+
+/** The file locateNow() would stat for this image cell, so that it can be stat-ed ahead of time
+ * (util/stats-ahead.ts); undefined where locateNow() would not answer. */
+export function aheadPath(cell: string, options: SourceOptions): string | undefined {
+  const quick = quickCell(cell, options);
+  if (quick === undefined) return undefined;
+  const { text, state, realBase } = quick;
+  const real = quickPath(resolve(state.base, cellPath(text)), realBase, options);
   if (real !== undefined) {
     if (state.ahead.size >= MAX_AHEAD_CELLS) state.ahead.clear();
     state.ahead.set(cell, real);
