@@ -70,8 +70,7 @@ function readNow(file: FileToRead, max: number, signal: AbortSignal | undefined,
       into.advance(bytesRead);
     }
   } catch (error) {
-    if (error instanceof RowError || signal?.aborted) throw error;
-    throw fileError(error, file.display);
+    throw readFailure(error, file.display, signal);
   } finally {
     closeSync(fd);
   }
@@ -103,11 +102,16 @@ async function readLater(file: FileToRead, max: number, signal: AbortSignal | un
       into.advance(bytesRead);
     }
   } catch (error) {
-    if (error instanceof RowError || signal?.aborted) throw error;
-    throw fileError(error, file.display);
+    throw readFailure(error, file.display, signal);
   } finally {
     await handle.close();
   }
+}
+
+/** What a read that failed once the file was open throws: the row's own error or the abort as
+ * they are, anything else as the file error it is. */
+function readFailure(error: unknown, display: string, signal: AbortSignal | undefined): unknown {
+  return error instanceof RowError || signal?.aborted ? error : fileError(error, display);
 }
 
 // locate() may have answered from its folder cache: the path is resolved again right before

@@ -69,9 +69,13 @@ export class DirTarget implements Target<undefined> {
   }
 
   pathFor(user: string): string {
-    // What join() returns, without its normalising: a file name (filename.ts) holds no separator
-    // and is never "." or "..".
-    return `${this.#folder}${this.#nameOf(user)}.jpg`;
+    return this.#fileNamed(this.#nameOf(user));
+  }
+
+  /** What join() returns, without its normalising: a file name (filename.ts) holds no separator
+   * and is never "." or "..". */
+  #fileNamed(name: string): string {
+    return `${this.#folder}${name}.jpg`;
   }
 
   // claim() and resolve() name the same row's file one after the other: named once.
@@ -90,8 +94,10 @@ export class DirTarget implements Target<undefined> {
   /** The file of a row read ahead, to be stat-ed ahead (see features.localFile). */
   #localFile(user: string): string {
     if (this.#aheadNames.size >= MAX_AHEAD_NAMES) this.#aheadNames.clear();
-    this.#aheadNames.set(user, this.#name(user));
-    return this.pathFor(user);
+    const name = this.#name(user);
+    this.#aheadNames.set(user, name);
+    // Not through #nameOf: its last user is the row being decided now, not this one.
+    return this.#fileNamed(name);
   }
 
   claim(user: string, row: number): void {
