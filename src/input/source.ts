@@ -3,7 +3,6 @@
 // have changed in between.
 
 import { lstatSync, realpathSync } from 'node:fs';
-import { prefetched, type FileStat } from '../util/stats-ahead.js';
 import { realpath, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { capText } from '../capped-text.js';
@@ -15,6 +14,7 @@ import type { UrlAuth } from './url-auth.js';
 import { fileError, isInside, realpathAsFarAsExists } from './paths.js';
 import { blockingIoOf, notAFile, readLocatedFile, tooLarge } from './read-file.js';
 import type { ReadBuffers } from '../util/read-buffers.js';
+import { prefetched, type FileStat } from '../util/stats-ahead.js';
 
 export type SourceRef =
   /** path: the real path (symlinks resolved), inside imagesDir; display: the cell as written. */

@@ -15,8 +15,9 @@ export interface LineBatch {
 }
 
 /**
- * The '\n'-terminated lines in bytes [start, end) of the file, in order (`start`: where a line begins). Bytes after the last '\n'
- * are never yielded: they are a line still being written, or one a crash tore.
+ * The '\n'-terminated lines in bytes [start, end) of the file, in order (`start`: where a line
+ * begins). Bytes after the last '\n' are never yielded: they are a line still being written, or
+ * one a crash tore.
  */
 export async function* lineBatches(handle: FileHandle, end: number, start = 0): AsyncGenerator<LineBatch> {
   let buffer = Buffer.allocUnsafe(CHUNK);

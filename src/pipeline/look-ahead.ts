@@ -1,9 +1,9 @@
 import type { StatsAhead } from '../util/stats-ahead.js';
 
 // The rows a run is about to decide, read a little ahead so that the files they will stat are
-// stat-ed meanwhile in another thread (util/stats-ahead.ts): a nightly run of unchanged rows is
-// otherwise a fifth system calls. Rows come out exactly as they went in, in order, and every row
-// read is given out, even when the input then fails (it fails after them, as it would have).
+// stat-ed meanwhile in another thread (util/stats-ahead.ts). Rows come out exactly as they went
+// in, in order, and every row read is given out, even when the input then fails (it fails after
+// them, as it would have).
 // Reading ahead stays within the run's window: rows read and not finished are never more than
 // the window allows (`room`), so memory still does not depend on the input's length, and rows
 // that wait on a slow target hold the input back as before.

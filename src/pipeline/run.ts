@@ -639,9 +639,8 @@ export async function run(config: RunConfig): Promise<RunResult> {
     return refused.length === 0 ? undefined : Promise.all(refused);
   };
 
-  // The files the coming rows will stat, stat-ed ahead in another thread (a nightly run of
-  // unchanged rows is otherwise a third system calls): the photo locateNow() takes, and the
-  // target's own file (dir's avatar) where it has one.
+  // The files the coming rows will stat, stat-ed ahead in another thread (util/stats-ahead.ts):
+  // the photo locateNow() takes, and the target's own file (dir's avatar) where it has one.
   const filesOf = (record: CsvRecord | CsvProblem, into: AheadFile[]): void => {
     if ('error' in record) return;
     try {
