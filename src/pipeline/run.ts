@@ -797,7 +797,7 @@ function recordOnly(decision: Extract<Decision, { action: 'carry-failure' | 'pro
       if (decision.recovered) line = { ...base, ...carried(part.intent!), remote: part.account!.current!, status: 'ok', reason: 'recovered' };
       else {
         const stillOurs = part.held !== undefined && part.account?.current === part.held.remote;
-        line = { ...base, status: 'skipped', ...(part.held && stillOurs ? carried(part.held) : {}) };
+        line = stillOurs ? unchanged(base, part.held!) : { ...base, status: 'skipped' };
       }
     }
   }
@@ -808,6 +808,22 @@ function recordOnly(decision: Extract<Decision, { action: 'carry-failure' | 'pro
 
 /** The fields `match` compares a row's source with. */
 type SourceFields = Pick<RowLine, 'source' | 'settings' | 'sourceSize' | 'sourceMtimeMs' | 'sourceSha256'>;
+
+/**
+ * The skip line of a row whose target still holds the tool's write: what the line that recorded
+ * it says of the output, in the field order of an `ok` line (output, status, remote, stamp), so
+ * that the first night after an import can take its text from that line (line-text.ts).
+ */
+function unchanged(base: RowInput, held: RowLine): RowLine {
+  const line = { ...base } as Record<string, unknown>;
+  for (const key of OUTPUT_KEYS) if (held[key] !== undefined) line[key] = held[key];
+  line.status = 'skipped';
+  if (held.remote !== undefined) line.remote = held.remote;
+  if (held.stamp !== undefined) line.stamp = held.stamp;
+  return line as unknown as RowLine;
+}
+
+const OUTPUT_KEYS = ['outputSha256', 'bytes', 'edge', 'quality'] as const;
 
 /** What a skipped row copies forward from the line that recorded the target's state. */
 function carried(held: RowLine | IntentLine): Partial<RowLine> {
