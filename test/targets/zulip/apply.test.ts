@@ -137,7 +137,8 @@ describe('zulip target: apply()', () => {
       return work;
     };
     await drive(target.open(signal()));
-    await drive(Promise.all([importRow(target, ana.email, await avatar(1)), importRow(target, bo.email, await avatar(2))]));
+    const [one, two] = await Promise.all([avatar(1), avatar(2)]);
+    await drive(Promise.all([importRow(target, ana.email, one), importRow(target, bo.email, two)]));
     // 5 start-up requests, then /users/me and the upload for each user: 9 slots, 500 ms apart.
     expect(s.zulip.server.requests).toHaveLength(9);
     expect(clock.now()).toBeGreaterThanOrEqual(8 * 500);

@@ -71,7 +71,10 @@ export async function importRow(target: ZulipTarget, user: string, image: Avatar
   return target.apply(account, image);
 }
 
-/** Settle every promise and report each outcome: the code of a failure, or 'ok'. */
+/** Settle every promise and report each outcome: the code of a failure, or 'ok'. Start the work
+ * in the call itself, with its inputs ready (`outcomes([importRow(t, a, one), importRow(t, b, two)])`,
+ * not `…, await avatar(2))`): a row that fails while a later argument is still being awaited is
+ * a rejection nothing handles yet, and Node fails the test with it whatever is asserted here. */
 export async function outcomes<T>(work: Promise<T>[]): Promise<string[]> {
   const settled = await Promise.allSettled(work);
   return settled.map((s) => (s.status === 'fulfilled' ? 'ok' : ((s.reason as { code?: string }).code ?? String(s.reason))));

@@ -81,7 +81,10 @@ describe('zulip target: keys minted with --jwt-key-file', () => {
     const second = s.target(mode);
     await second.open(signal());
     s.zulip.deactivate(ana.email);
-    expect(await outcomes([importRow(second, ana.email, await avatar(2)), importRow(second, bo.email, await avatar(3))])).toEqual(['user_deactivated', 'ok']);
+    // Both images are made before either row starts: ana's row fails, and it must not fail while
+    // bo's image is still being made, before anything is there to handle it.
+    const [two, three] = await Promise.all([avatar(2), avatar(3)]);
+    expect(await outcomes([importRow(second, ana.email, two), importRow(second, bo.email, three)])).toEqual(['user_deactivated', 'ok']);
     await second.close();
     expect(s.zulip.server.count('jwt_fetch_api_key')).toBe(3); // ana, ana again (refused: deactivated), bo
   });
