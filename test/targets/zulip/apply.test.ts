@@ -186,10 +186,20 @@ describe('zulip target: apply()', () => {
   test('a timed-out upload is read back: it landed, so it is not sent again', async () => {
     s = await setup();
     const ana = s.zulip.addUser('ana@corp.example');
-    const target = s.target(credentials(s.zulip, [ana.email]), { deps: { timeouts: { response: 150 } } });
+    // The upload times out at --request-timeout on a clock that moves only when told, once the
+    // server has applied it: a real 150 ms timeout also fired, on a busy machine, before the
+    // server had read the upload (or before it answered a start-up call).
+    const clock = new FakeClock();
+    const target = s.target(credentials(s.zulip, [ana.email]), { config: { requestTimeoutMs: 5_000 }, deps: { clock } });
     await target.open(signal());
-    s.zulip.setFaults({ routes: ['avatar_upload'], latencyMs: 2_000 });
-    const applied = await importRow(target, ana.email, await avatar(1));
+    // The server applies the upload, then sits on its answer for longer than any test runs.
+    s.zulip.setFaults({ routes: ['avatar_upload'], latencyMs: 3_600_000 });
+    let settled = false;
+    const pending = importRow(target, ana.email, await avatar(1)).finally(() => (settled = true));
+    while (s.zulip.uploads.length === 0 && !settled) await new Promise((r) => setImmediate(r));
+    s.zulip.setFaults({}); // from now on the server answers at once: a re-send would land
+    await clock.advance(5_000);
+    const applied = await pending;
     expect(s.zulip.server.count('avatar_upload')).toBe(1);
     expect(applied.remote).toBe('2');
     expect(s.zulip.server.requests.at(-1)).toMatchObject({ route: 'user_by_email' });
