@@ -1,5 +1,6 @@
 // Setting avatars: upload + client profile PUT, what is sent and how often, through rate limits,
 // failures and ambiguous writes. Counters on the fake Synapse say what really went over the wire.
+import { FakeClock } from '../../net/fake-clock.js';
 import { avatar, importRow, outcomes, setup, type Setup } from './helpers.js';
 
 let s: Setup;
@@ -111,11 +112,21 @@ describe('matrix target: apply()', () => {
   });
 
   test('a timeout on the profile PUT reads the profile back: the write landed, so it is not sent again', async () => {
-    s = await setup({}, { deps: { timeouts: { response: 150 } } });
+    // The PUT times out at --request-timeout on a clock that moves only when told, once the
+    // server has applied it: a real 150 ms timeout also fired, on a busy machine, before the
+    // server had handled the PUT (or answered the media upload).
+    const clock = new FakeClock();
+    s = await setup({}, { config: { requestTimeoutMs: 5_000 }, deps: { clock } });
     const ana = s.synapse.addUser('ana');
     await s.open();
-    s.synapse.setFaults({ latencyMs: 2_000, routes: ['profile_put'] });
-    const applied = await importRow(s.target, ana, avatar('a'));
+    // The server applies the PUT, then sits on its answer for longer than any test runs.
+    s.synapse.setFaults({ latencyMs: 3_600_000, routes: ['profile_put'] });
+    let settled = false;
+    const pending = importRow(s.target, ana, avatar('a')).finally(() => (settled = true));
+    while (s.synapse.server.count('profile_put') === 0 && !settled) await new Promise((r) => setImmediate(r));
+    s.synapse.setFaults({}); // from now on the server answers at once: a re-send would land
+    await clock.advance(5_000);
+    const applied = await pending;
     expect(s.synapse.avatarOf(ana)).toBe(applied.remote);
     expect(s.synapse.server.count('profile_put')).toBe(1);
     expect(s.synapse.server.requests.at(-1)).toMatchObject({ route: 'admin_user_get' });
