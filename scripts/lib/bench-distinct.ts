@@ -85,4 +85,8 @@ export async function benchDistinct(count: number, rounds: number): Promise<void
   console.log(`avatar-import --target dir --jobs ${JOBS} (CLI, startup included): ${(count / oursWall).toFixed(1)} photos/s (${oursWall.toFixed(2)} s wall, ${oursCpu.toFixed(2)} s CPU)`);
   console.log(`bare sharp loop, own process, ${JOBS} in flight:              ${(count / bareWall).toFixed(1)} photos/s (${bareWall.toFixed(2)} s wall, ${bareCpu.toFixed(2)} s CPU)`);
   console.log(`ratio ours / bare sharp: ${(bareWall / oursWall).toFixed(3)} by wall, ${(bareCpu / oursCpu).toFixed(3)} by CPU (goal ≥ 0.98)`);
+  // Each round's two runs are minutes apart at most, so their ratio is less blurred by the
+  // neighbours' load changing between rounds than a ratio of medians taken across rounds.
+  const pairs = ours.map((o, i) => bare[i]!.cpu / o.cpu);
+  console.log(`ratio by CPU per round: ${pairs.map((r) => r.toFixed(3)).join(', ')}; median ${median(pairs).toFixed(3)}`);
 }
