@@ -20,6 +20,9 @@ const TAIL_BYTES = 4096;
 /** Keys per read or write, so that neither holds the whole index at once (memory stays flat). */
 const KEYS_PER_CHUNK = 8192;
 
+/** Below this many row lines, scanning the ledger at open is quick enough: no index file. */
+export const MIN_ROWS_INDEX_FILE = 10_000;
+
 /** What the ledger counts besides the index (see Ledger). */
 export interface IndexCounts {
   readonly rows: number;

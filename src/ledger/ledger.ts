@@ -6,7 +6,7 @@ import { lineBatches } from './line-batches.js';
 import { repeatedLineText } from './line-text.js';
 import { isHeldRowLine, isIntentLine, isRowLine, type HeldRowLine, type IntentLine, type LedgerLine, type RowLine } from './lines.js';
 import { LockFile } from './lock.js';
-import { loadIndex, removeIndex, saveIndex } from './index-file.js';
+import { loadIndex, MIN_ROWS_INDEX_FILE, removeIndex, saveIndex } from './index-file.js';
 import { OffsetIndex } from './offset-index.js';
 import { ReadBack } from './read-back.js';
 import { scanRowKey, type RowKey } from './scan-line.js';
@@ -25,9 +25,6 @@ export interface LedgerOptions {
    */
   readonly autoCompact?: false | { readonly keepRuns?: number; readonly minRows?: number };
 }
-
-/** Below this many row lines, scanning the ledger at open is quick enough: no index file. */
-const MIN_ROWS_INDEX_FILE = 10_000;
 
 /** Below this many row lines a ledger is too small to be worth rewriting. */
 const AUTO_COMPACT_MIN_ROWS = 10_000;
@@ -261,6 +258,12 @@ export class Ledger {
     return this.rows > 2 * Math.max(this.index.liveLines(), this.compactedRows);
   }
 
+  /** The index as it stands and the length of file it covers: compaction judges lines by it
+   * (tools/compact-from-index.ts). */
+  indexNow(): { readonly offsets: OffsetIndex; readonly size: number } {
+    return { offsets: this.index, size: this.size };
+  }
+
   /** Wait for pending lines, fsync, close the file and release the lock. Safe to call twice. */
   close(): Promise<void> {
     this.closing ??= this.shutdown();
@@ -284,7 +287,9 @@ export class Ledger {
             // Loaded when due: most runs never compact, and start-up time counts (bench-startup).
             const { compactLedger, DEFAULT_KEEP_RUNS } = await import('./tools/compact.js');
             const keepRuns = (this.autoCompact as { keepRuns?: number }).keepRuns ?? DEFAULT_KEEP_RUNS;
-            this.compactionResult = await compactLedger(this.path, { keepRuns, lockHeld: true });
+            // Its index, over the whole file: compaction judges lines by their offsets and indexes
+            // the new file as it writes it (compact-from-index.ts).
+            this.compactionResult = await compactLedger(this.path, { keepRuns, lockHeld: true, index: this.indexNow() });
           } catch (error) {
             this.compactionFailure = error;
           }
@@ -292,10 +297,11 @@ export class Ledger {
       } finally {
         await this.lock?.release();
       }
-      // The compacted ledger is a new file: indexed now, on the night that compacts anyway, so
-      // that the next run reads an index instead of scanning it (opened again like any run, for
-      // its lock: another run may have taken it meanwhile, which only costs that scan).
-      if (this.compactionResult !== undefined) {
+      // The compacted ledger is a new file, which compaction indexed as it wrote it; if it could
+      // not (it compacted line by line), the file is indexed now, on the night that compacts
+      // anyway, so that the next run reads an index instead of scanning it (opened again like any
+      // run, for its lock: another run may have taken it meanwhile, which only costs that scan).
+      if (this.compactionResult !== undefined && this.compactionResult.indexed !== true) {
         await Ledger.open(this.path, { autoCompact: false }).then((again) => again.close(), () => undefined);
       }
     }

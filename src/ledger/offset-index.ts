@@ -39,7 +39,12 @@ export class OffsetIndex {
   /** Record a row line at `offset`; later calls for the same key win. */
   record(target: string, user: string, offset: number, holdsRemote: boolean): void {
     fingerprint(this.scratch, target, user);
-    const id = this.slots.add(this.scratch[0]!, this.scratch[1]!);
+    this.recordAt(this.scratch[0]!, this.scratch[1]!, offset, holdsRemote);
+  }
+
+  /** `record` for the key whose fingerprint (util/fingerprint.ts) is (`hi`, `lo`). */
+  recordAt(hi: number, lo: number, offset: number, holdsRemote: boolean): void {
+    const id = this.slots.add(hi, lo);
     this.latest.set(id, offset + 1);
     if (holdsRemote) this.held.set(id, offset + 1);
   }
@@ -47,7 +52,12 @@ export class OffsetIndex {
   /** Record an intent line at `offset` (see IntentLine); a later row line with `remote` settles it. */
   recordIntent(target: string, user: string, offset: number): void {
     fingerprint(this.scratch, target, user);
-    const id = this.slots.add(this.scratch[0]!, this.scratch[1]!);
+    this.recordIntentAt(this.scratch[0]!, this.scratch[1]!, offset);
+  }
+
+  /** `recordIntent` by fingerprint. */
+  recordIntentAt(hi: number, lo: number, offset: number): void {
+    const id = this.slots.add(hi, lo);
     this.intent.set(id, offset + 1);
   }
 
@@ -62,6 +72,26 @@ export class OffsetIndex {
       if (intent > held) lines++;
     }
     return lines;
+  }
+
+  /**
+   * The offsets of the lines a compaction keeps for the import, ascending: every key's latest and
+   * held row lines (each offset once) and its pending intent.
+   */
+  keptOffsets(): { readonly rows: Float64Array; readonly intents: Float64Array } {
+    const rows = new Float64Array(2 * this.slots.size);
+    const intents = new Float64Array(this.slots.size);
+    let r = 0;
+    let n = 0;
+    for (let id = 0; id < this.slots.size; id++) {
+      const latest = this.latest.get(id);
+      const held = this.held.get(id);
+      const intent = this.intent.get(id);
+      if (latest !== 0) rows[r++] = latest - 1;
+      if (held !== 0 && held !== latest) rows[r++] = held - 1;
+      if (intent > held) intents[n++] = intent - 1;
+    }
+    return { rows: rows.subarray(0, r).sort(), intents: intents.subarray(0, n).sort() };
   }
 
   /** Keys `from` … `from + count - 1` into `into`, five numbers each (for the index file). */

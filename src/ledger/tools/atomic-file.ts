@@ -9,11 +9,16 @@ import { removeIndex } from '../index-file.js';
 // mix. A temp file a killed rewrite left is named after the ledger, and removed by the next one:
 // callers hold the ledger's lock, so no other live process can be writing one for this ledger.
 
-const FLUSH_AT = 1 << 20;
+/** Lines are gathered into a buffer of this size and written a buffer at a time. */
+const BUFFER_BYTES = 4 << 20;
+const NEWLINE = 0x0a;
 
 export class AtomicFile {
-  private pending: string[] = [];
-  private pendingBytes = 0;
+  private buffer = Buffer.allocUnsafeSlow(BUFFER_BYTES);
+  private used = 0;
+  /** Filled buffers not yet written. */
+  private waiting: Uint8Array[] = [];
+  private waitingBytes = 0;
   private written = 0;
   private lines = 0;
 
@@ -32,14 +37,51 @@ export class AtomicFile {
 
   /** Append one line (without its '\n'). */
   async line(text: string): Promise<void> {
-    this.pending.push(text, '\n');
-    this.pendingBytes += Buffer.byteLength(text) + 1;
-    this.lines++;
-    if (this.pendingBytes >= FLUSH_AT) await this.flush();
+    this.appendLine(text);
+    await this.drain();
   }
 
+  /** `line` without writing yet: a caller that appends many lines drains now and then. */
+  appendLine(text: string): void {
+    const most = text.length * 3 + 1;
+    if (most > this.buffer.length - this.used) {
+      if (most > BUFFER_BYTES) {
+        this.append(Buffer.from(`${text}\n`, 'utf8'), 1);
+        return;
+      }
+      this.rotate();
+    }
+    const length = this.buffer.write(text, this.used, 'utf8');
+    this.buffer[this.used + length] = NEWLINE;
+    this.used += length + 1;
+    this.lines++;
+  }
+
+  /** Append `lines` whole lines as they are, each with its '\n' (compaction copies the lines it
+   * keeps as bytes, never decoded); written by the next `drain`. */
+  append(bytes: Uint8Array, lines: number): void {
+    this.lines += lines;
+    for (let from = 0; from < bytes.length; ) {
+      if (this.used === this.buffer.length) this.rotate();
+      const length = Math.min(bytes.length - from, this.buffer.length - this.used);
+      this.buffer.set(bytes.subarray(from, from + length), this.used);
+      this.used += length;
+      from += length;
+    }
+  }
+
+  /** Writes the buffers filled so far. */
+  async drain(): Promise<void> {
+    while (this.waiting.length > 0) {
+      const bytes = this.waiting.shift()!;
+      await this.writeAll(bytes);
+      this.waitingBytes -= bytes.length;
+    }
+  }
+
+  /** Bytes appended so far: where the next line starts in the new file. */
   get bytes(): number {
-    return this.written + this.pendingBytes;
+    return this.written + this.waitingBytes + this.used;
   }
 
   get lineCount(): number {
@@ -69,12 +111,22 @@ export class AtomicFile {
   }
 
   private async flush(): Promise<void> {
-    if (this.pending.length === 0) return;
-    const buffer = Buffer.from(this.pending.join(''), 'utf8');
-    this.pending = [];
-    this.pendingBytes = 0;
-    for (let done = 0; done < buffer.length; ) done += (await this.handle.write(buffer, done, buffer.length - done)).bytesWritten;
-    this.written += buffer.length;
+    this.rotate();
+    await this.drain();
+  }
+
+  /** The buffer goes to the queue; appending goes on in a new one. */
+  private rotate(): void {
+    if (this.used === 0) return;
+    this.waiting.push(this.buffer.subarray(0, this.used));
+    this.waitingBytes += this.used;
+    this.buffer = Buffer.allocUnsafeSlow(BUFFER_BYTES);
+    this.used = 0;
+  }
+
+  private async writeAll(bytes: Uint8Array): Promise<void> {
+    for (let done = 0; done < bytes.length; ) done += (await this.handle.write(bytes, done, bytes.length - done)).bytesWritten;
+    this.written += bytes.length;
   }
 }
 

@@ -44,9 +44,15 @@ export class RunCensus {
     } else if (line.type === 'end') {
       census.end = line;
     } else {
-      census.targets.add(line.target);
-      census.counts[line.status] = (census.counts[line.status] ?? 0) + 1;
+      this.addRow(line.run, line.target, line.status);
     }
+  }
+
+  /** A row line, from its run, target and status alone (compaction reads no more of it). */
+  addRow(run: string, target: string, status: string): void {
+    const census = this.of(run);
+    census.targets.add(target);
+    census.counts[status] = (census.counts[status] ?? 0) + 1;
   }
 
   /** Newest first: by start time, then by position in the file. */
