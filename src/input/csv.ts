@@ -1,6 +1,6 @@
 // The CSV as a lazy stream of records. Nothing here holds more than the record being read: the
 // source is pulled only as fast as the consumer takes records (stream back-pressure through
-// Readable.from → csv-parse → the async iterator), which is what keeps memory flat on a
+// Readable.from → RecordParser → the async iterator), which is what keeps memory flat on a
 // 1 000 000-row file.
 
 import { Readable, pipeline } from 'node:stream';
@@ -9,8 +9,8 @@ import { checkDuplicateHeaders, listHeaders } from './columns.js';
 import { detectDelimiter, parseDelimiterOption, peekFirstLine } from './delimiter.js';
 import { bomOf, checkUtf8, chooseWithoutBom, lazyToUtf8, parseEncodingOption, toUtf8, type EncodingChoice } from './encoding.js';
 import { RecordParser, type Parsed } from './parser.js';
+import { RawRecords } from './raw-records.js';
 import type { TableInput, TableProblem, TableRecord } from './table.js';
-import { countLineBreaks, leadingBlankLines, quotingProblem } from './raw.js';
 
 // Part of this module's surface; it lives with the name-matching rules templates share.
 export { pickColumns } from './columns.js';
@@ -113,17 +113,17 @@ export async function openCsv(source: NodeJS.ReadableStream, options: CsvOptions
   // queues return() behind that wait.
   parser.once('close', () => close(source));
 
-  const items = reader(parser[Symbol.asyncIterator]() as AsyncIterator<Parsed>, delimiter, skipLines, options.skipRowsMatching);
+  const items = new RawRecords(parser[Symbol.asyncIterator]() as AsyncIterator<Parsed[]>, delimiter, skipLines, options.skipRowsMatching);
   let headers: string[];
   try {
-    const first = await items.next();
-    if (first.done) throw new UsageError('the CSV is empty: expected a header line naming the columns');
-    if (first.value.kind === 'problem') throw new UsageError(`the header line could not be read: ${first.value.message}`);
-    headers = first.value.cells;
+    const first = await items.first();
+    if (first === undefined) throw new UsageError('the CSV is empty: expected a header line naming the columns');
+    if (first.kind === 'problem') throw new UsageError(`the header line could not be read: ${first.message}`);
+    headers = first.cells;
     checkHeaders(headers, choice);
     decided = true;
   } catch (error) {
-    await items.return();
+    await items.close();
     throw error;
   }
 
@@ -210,68 +210,6 @@ function checkHeaders(headers: string[], encoding: EncodingChoice): void {
   checkDuplicateHeaders(headers);
 }
 
-/** A record as read, before it is checked against the header. */
-type RawRecord =
-  | { kind: 'cells'; line: number; cells: string[] }
-  | { kind: 'problem'; line: number; message: string };
-
-/**
- * Numbers lines and judges quoting. Blank records — nothing but spaces and empty cells, as
- * spreadsheets pad their exports with ",,,," rows — are skipped like blank lines, so they neither
- * fail nor take a row number.
- */
-async function* reader(
-  parsed: AsyncIterator<Parsed>,
-  delimiter: string,
-  skippedLines: number,
-  skipRows: RegExp | undefined,
-): AsyncGenerator<RawRecord, void, undefined> {
-  // Line breaks consumed before the next record's raw text begins.
-  let linesBefore = skippedLines;
-  let header = true;
-  try {
-    for (let next = await parsed.next(); !next.done; next = await parsed.next()) {
-      const item = next.value;
-      if ('runaway' in item) {
-        yield {
-          kind: 'problem',
-          line: linesBefore + 1,
-          message: `a field that starts here runs on for more than ${item.runaway} bytes (a quote that is never closed?); the rest of the file was not read`,
-        };
-        return;
-      }
-      const blank = leadingBlankLines(item.raw);
-      const line = linesBefore + blank.lines + 1;
-      linesBefore += countLineBreaks(item.raw);
-      // The header is never dropped: a pattern meant for a footer must not take the columns away.
-      if (!header && skipRows && skipRows.test(item.raw.slice(blank.offset).replace(/[\r\n]+$/, ''))) continue;
-      if ('unparsable' in item) {
-        const reason = /quote not closed/i.test(item.unparsable)
-          ? 'a quoted field is never closed before the end of the file'
-          : item.unparsable;
-        yield { kind: 'problem', line, message: reason };
-        continue;
-      }
-      if (item.record.every((cell) => cell.trim() === '')) continue;
-      header = false;
-      if (item.raw.includes('"')) {
-        const bad = quotingProblem(item.raw, delimiter, blank.offset);
-        if (bad !== undefined) {
-          yield { kind: 'problem', line, message: `bad quoting in field ${bad.field + 1}: ${bad.reason}` };
-          continue;
-        }
-      }
-      // Trimmed here, once, for every column: HR exports carry stray spaces around ids, file
-      // names and e-mail addresses, none of the values this tool reads (id, image, template
-      // columns) means anything by them, and trimming in one place keeps the ledger's user key,
-      // the file looked up and the id built by a template in agreement.
-      yield { kind: 'cells', line, cells: item.record.map((cell) => cell.trim()) };
-    }
-  } finally {
-    await parsed.return?.();
-  }
-}
-
 const REPLACEMENT = '\uFFFD';
 
 /** A value fit for a message: the replacement character shown as "?", never copied anywhere. */
@@ -309,47 +247,52 @@ class Columns {
   }
 }
 
-async function* records(
-  lines: AsyncGenerator<RawRecord, void, undefined>,
-  columns: Columns,
-  encoding: () => EncodingChoice,
-): AsyncGenerator<CsvRecord | CsvProblem> {
+async function* records(lines: RawRecords, columns: Columns, encoding: () => EncodingChoice): AsyncGenerator<CsvRecord | CsvProblem> {
   const { headers } = columns;
   let row = 0;
-  for await (const item of lines) {
-    row++;
-    if (item.kind === 'problem') {
-      yield problem(row, item.line, item.message);
-      continue;
+  try {
+    for (;;) {
+      const item = lines.take();
+      if (item === undefined) {
+        if (await lines.more()) continue;
+        return;
+      }
+      row++;
+      if (item.kind === 'problem') {
+        yield problem(row, item.line, item.message);
+        continue;
+      }
+      const shape = columns.problem(item.cells);
+      if (shape !== undefined) {
+        yield problem(row, item.line, shape);
+        continue;
+      }
+      // Damaged bytes were decoded to U+FFFD: the row fails rather than carry it into a user id,
+      // a path or the ledger.
+      const damaged = item.cells.findIndex((cell) => cell.includes(REPLACEMENT));
+      if (damaged !== -1) {
+        const column = headers[damaged] ? JSON.stringify(headers[damaged]) : `${damaged + 1}`;
+        yield {
+          row,
+          line: item.line,
+          error: new RowError(
+            'invalid_encoding',
+            `line ${item.line}: the ${column} cell is not valid ${encoding().name} (it reads ${JSON.stringify(readable(item.cells[damaged]!))}); fix the bytes or choose the encoding with --encoding`,
+          ),
+        };
+        continue;
+      }
+      // No prototype: a column named "__proto__" or "constructor" is just a column.
+      const fields: Record<string, string> = Object.create(null);
+      for (let i = 0; i < headers.length && i < item.cells.length; i++) {
+        // An unnamed column (a trailing delimiter in the header) cannot be referred to, so its
+        // cells are left out rather than all overwriting one "" key.
+        if (headers[i] !== '') fields[headers[i]!] = item.cells[i]!;
+      }
+      yield { row, line: item.line, fields };
     }
-    const shape = columns.problem(item.cells);
-    if (shape !== undefined) {
-      yield problem(row, item.line, shape);
-      continue;
-    }
-    // Damaged bytes were decoded to U+FFFD: the row fails rather than carry it into a user id,
-    // a path or the ledger.
-    const damaged = item.cells.findIndex((cell) => cell.includes(REPLACEMENT));
-    if (damaged !== -1) {
-      const column = headers[damaged] ? JSON.stringify(headers[damaged]) : `${damaged + 1}`;
-      yield {
-        row,
-        line: item.line,
-        error: new RowError(
-          'invalid_encoding',
-          `line ${item.line}: the ${column} cell is not valid ${encoding().name} (it reads ${JSON.stringify(readable(item.cells[damaged]!))}); fix the bytes or choose the encoding with --encoding`,
-        ),
-      };
-      continue;
-    }
-    // No prototype: a column named "__proto__" or "constructor" is just a column.
-    const fields: Record<string, string> = Object.create(null);
-    for (let i = 0; i < headers.length && i < item.cells.length; i++) {
-      // An unnamed column (a trailing delimiter in the header) cannot be referred to, so its
-      // cells are left out rather than all overwriting one "" key.
-      if (headers[i] !== '') fields[headers[i]!] = item.cells[i]!;
-    }
-    yield { row, line: item.line, fields };
+  } finally {
+    await lines.close();
   }
 }
 

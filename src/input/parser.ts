@@ -30,7 +30,8 @@ const LONG_LINE_BYTES = 64 * 1024;
 
 /**
  * A stream whose readable side yields `Parsed` items in input order, exactly as csv-parse (with
- * the options below) would yield them for the whole input.
+ * the options below) would yield them for the whole input: those of a chunk in one array, so
+ * that the stream's machinery runs once a chunk rather than once a record.
  *
  * Lines without a quote are read by readPlainLines. A quote hands the input to csv-parse from the
  * start of that record (a fresh csv-parse there is in the state one that had read everything
@@ -66,7 +67,9 @@ export class RecordParser extends Transform {
   #runaway = false;
 
   constructor(delimiter: string, maxFieldBytes = MAX_FIELD_BYTES) {
-    super({ readableObjectMode: true });
+    // One item a chunk (its records, in an array), and one waiting at most: the next chunk is
+    // parsed once the reader has taken the last one's.
+    super({ readableObjectMode: true, readableHighWaterMark: 1 });
     this.#delimiter = delimiter;
     const code = delimiter.length === 1 ? delimiter.charCodeAt(0) : -1;
     this.#delimiterByte = code >= 0 && code < 0x80 ? code : -1;
@@ -88,10 +91,13 @@ export class RecordParser extends Transform {
     this.#received += chunk.length;
     try {
       this.#read(chunk, false);
+      this.#flushBatch();
       // csv-parse's count, when it has the input; otherwise there are no more bytes since the last
       // record than #handOverBytes, so no field is longer.
       if (this.#segment && this.#segment.unsettled > this.#maxFieldBytes) this.#runaway = true;
     } catch (error) {
+      // (csv-parse, as configured, reports nothing this way; if it did, what came before stays.)
+      this.#flushBatch();
       callback(error as Error);
       return;
     }
@@ -102,13 +108,15 @@ export class RecordParser extends Transform {
     if (this.#runaway) {
       // The half-read record is dropped rather than parsed: it would come out as a truncated
       // value that might even look valid.
-      this.push({ runaway: this.#maxFieldBytes } satisfies Parsed);
+      this.push([{ runaway: this.#maxFieldBytes }] satisfies Parsed[]);
       callback();
       return;
     }
     try {
       this.#read(EMPTY, true);
+      this.#flushBatch();
     } catch (error) {
+      this.#flushBatch();
       callback(error as Error);
       return;
     }
@@ -197,9 +205,18 @@ export class RecordParser extends Transform {
     return undefined;
   }
 
+  /** The items read from the chunk being parsed. */
+  #batch: Parsed[] = [];
+
   readonly #sink = (item: Parsed): void => {
-    this.push(item);
+    this.#batch.push(item);
   };
+
+  #flushBatch(): void {
+    if (this.#batch.length === 0) return;
+    this.push(this.#batch);
+    this.#batch = [];
+  }
 }
 
 /** The first CR or LF in bytes[from, to), or -1. */

@@ -11,8 +11,10 @@ import { CsvParseRecordParser } from './csv-parse-record-parser.js';
  */
 function run(parser: RecordParser | CsvParseRecordParser, chunks: Buffer[]): Array<{ items: Parsed[]; stopped: boolean }> {
   let items: Parsed[] = [];
+  // RecordParser pushes a chunk's items in one array; csv-parse one by one.
   parser.push = (item: unknown) => {
-    if (item !== null) items.push(item as Parsed);
+    if (Array.isArray(item)) items.push(...(item as Parsed[]));
+    else if (item !== null) items.push(item as Parsed);
     return true;
   };
   const steps: Array<{ items: Parsed[]; stopped: boolean }> = [];
