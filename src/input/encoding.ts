@@ -6,6 +6,7 @@
 // the rows holding them fail (csv.ts). iconv-lite does the decoding: it streams and knows the
 // names admins type (latin1, cp1252, utf-16be, macintosh …).
 
+import { isAscii } from 'node:buffer';
 import iconv from 'iconv-lite';
 import { UsageError } from '../errors.js';
 
@@ -65,6 +66,9 @@ export class Utf8Check {
   }
 
   feed(chunk: Buffer): void {
+    // Between sequences ASCII changes nothing, and most exports are ASCII from end to end: a
+    // native check instead of a loop over every byte of the file before the first row is read.
+    if (this.#need === 0 && isAscii(chunk)) return;
     for (let i = 0; i < chunk.length; i++) {
       const byte = chunk[i]!;
       if (this.#need > 0) {

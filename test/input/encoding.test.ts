@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import iconv from 'iconv-lite';
 import { Readable } from 'node:stream';
 import { UsageError } from '../../src/errors.js';
@@ -118,6 +119,35 @@ describe('Utf8Check', () => {
     for (const byte of bytes) check.feed(Buffer.from([byte]));
     check.end();
     expect({ invalid: check.invalid, multibyte: check.multibyte }).toEqual({ invalid, multibyte });
+  });
+
+  test('a sequence cut by an ASCII chunk is invalid, whatever follows the chunk', () => {
+    const check = new Utf8Check();
+    check.feed(Buffer.from([0xe2, 0x82]));
+    check.feed(Buffer.from('ab'));
+    check.feed(Buffer.from([0x80]));
+    check.end();
+    expect({ invalid: check.invalid, multibyte: check.multibyte }).toEqual({ invalid: true, multibyte: false });
+  });
+
+  test('the verdict does not depend on how the bytes are cut into chunks (fuzzed)', () => {
+    const bytes = fc.array(fc.oneof(fc.integer({ min: 0x20, max: 0x7f }), fc.integer({ min: 0x80, max: 0xff })), { maxLength: 40 });
+    fc.assert(
+      fc.property(bytes, fc.array(fc.integer({ min: 1, max: 8 }), { minLength: 1, maxLength: 4 }), (values, sizes) => {
+        const whole = new Utf8Check();
+        whole.feed(Buffer.from(values));
+        whole.end();
+        const cut = new Utf8Check();
+        for (let at = 0, i = 0; at < values.length; i++) {
+          const size = sizes[i % sizes.length]!;
+          cut.feed(Buffer.from(values.slice(at, at + size)));
+          at += size;
+        }
+        cut.end();
+        expect({ invalid: cut.invalid, multibyte: cut.multibyte }).toEqual({ invalid: whole.invalid, multibyte: whole.multibyte });
+      }),
+      { numRuns: 2000 },
+    );
   });
 });
 
