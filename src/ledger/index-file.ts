@@ -64,6 +64,8 @@ export async function loadIndex(ledgerPath: string, ledger: FileHandle, index: O
     const header = parseHeader(text.toString('utf8'));
     if (header === undefined || !(await matches(ledger, header))) return undefined;
     let at = head.length + headerBytes;
+    // Sized once for every key, instead of growing (and copying) as they come.
+    index.reserve(header.keys);
     const hash = createHash('sha256').update(head).update(text);
     const chunk = new Float64Array(KEYS_PER_CHUNK * 5);
     const bytes = Buffer.from(chunk.buffer);

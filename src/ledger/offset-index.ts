@@ -1,6 +1,8 @@
+import { BitColumn } from '../util/bit-column.js';
 import { NumberColumn } from '../util/columns.js';
 import { FingerprintSlots } from '../util/fingerprint-slots.js';
 import { fingerprint } from '../util/fingerprint.js';
+import { SparseColumn } from '../util/sparse-column.js';
 
 /** Where, in the ledger file, the lines that answer "already done?" for one (target, user) are. */
 export interface RowOffsets {
@@ -15,25 +17,37 @@ export interface RowOffsets {
 }
 
 /**
- * (target, user) → two byte offsets, as numbers only: the lines themselves stay on disk and are
- * read back on lookup. 22-28 bytes a key while the ledger is under 4 GiB (24 MB measured for a
- * million keys). A fingerprint collision (odds on CompactTable) makes two keys share offsets;
- * the ledger verifies every line it reads back, so a collision costs a redone row, never a wrong
- * skip.
+ * (target, user) → byte offsets, as numbers only: the lines themselves stay on disk and are read
+ * back on lookup. About 18 bytes a key while the ledger is under 4 GiB: the fingerprint (8), its
+ * slot (~5), the latest line's offset (4), and a bit saying whether the held line is that same line,
+ * as it is for nearly every key of an import's ledger; a held line elsewhere and a pending intent,
+ * both rare, take a sparse column each. A fingerprint collision (odds on CompactTable) makes two
+ * keys share offsets; the ledger verifies every line it reads back, so a collision costs a redone
+ * row, never a wrong skip.
+ *
+ * Offsets are given in the order of the file (read in order, then appended), so a row line with
+ * `remote` settles every intent recorded before it for good, and the intent is forgotten.
  */
 export class OffsetIndex {
   private readonly slots = new FingerprintSlots();
   /** Offset + 1, so that 0 means "no row line yet" (a key known only from an intent). */
   private readonly latest = new NumberColumn();
-  /** Offset + 1, so that the column's 0 means "no line with remote yet". */
-  private readonly held = new NumberColumn();
-  /** Offset + 1 of the latest intent line; pending when past the latest held line. */
-  private readonly intent = new NumberColumn();
+  /** Set where the held line (the latest with `remote`) is the latest line. */
+  private readonly heldIsLatest = new BitColumn();
+  /** Offset + 1 of the held line where it is not the latest line; 0: no line with remote yet. */
+  private readonly heldElsewhere = new SparseColumn();
+  /** Offset + 1 of the latest intent line, while pending (past the held line); else 0. */
+  private readonly intent = new SparseColumn();
   private readonly scratch = new Uint32Array(2);
 
   /** Distinct (target, user) pairs. */
   get size(): number {
     return this.slots.size;
+  }
+
+  /** Makes room for `keys` keys in all, known ahead (an index file's), in one step. */
+  reserve(keys: number): void {
+    this.slots.reserve(keys);
   }
 
   /** Record a row line at `offset`; later calls for the same key win. */
@@ -45,8 +59,16 @@ export class OffsetIndex {
   /** `record` for the key whose fingerprint (util/fingerprint.ts) is (`hi`, `lo`). */
   recordAt(hi: number, lo: number, offset: number, holdsRemote: boolean): void {
     const id = this.slots.add(hi, lo);
+    if (holdsRemote) {
+      this.heldIsLatest.set(id, true);
+      this.heldElsewhere.set(id, 0);
+      this.intent.set(id, 0);
+    } else if (this.heldIsLatest.get(id)) {
+      // The held line stays where it was, which is no longer the latest.
+      this.heldElsewhere.set(id, this.latest.get(id));
+      this.heldIsLatest.set(id, false);
+    }
     this.latest.set(id, offset + 1);
-    if (holdsRemote) this.held.set(id, offset + 1);
   }
 
   /** Record an intent line at `offset` (see IntentLine); a later row line with `remote` settles it. */
@@ -65,11 +87,8 @@ export class OffsetIndex {
   liveLines(): number {
     let lines = 0;
     for (let id = 0; id < this.slots.size; id++) {
-      const held = this.held.get(id);
-      const latest = this.latest.get(id);
-      const intent = this.intent.get(id);
-      if (latest !== 0) lines += held !== 0 && held !== latest ? 2 : 1;
-      if (intent > held) lines++;
+      if (this.latest.get(id) !== 0) lines += this.heldElsewhere.get(id) !== 0 ? 2 : 1;
+      if (this.intent.get(id) !== 0) lines++;
     }
     return lines;
   }
@@ -85,11 +104,11 @@ export class OffsetIndex {
     let n = 0;
     for (let id = 0; id < this.slots.size; id++) {
       const latest = this.latest.get(id);
-      const held = this.held.get(id);
+      const elsewhere = this.heldIsLatest.get(id) ? 0 : this.heldElsewhere.get(id);
       const intent = this.intent.get(id);
       if (latest !== 0) rows[r++] = latest - 1;
-      if (held !== 0 && held !== latest) rows[r++] = held - 1;
-      if (intent > held) intents[n++] = intent - 1;
+      if (elsewhere !== 0) rows[r++] = elsewhere - 1;
+      if (intent !== 0) intents[n++] = intent - 1;
     }
     return { rows: rows.subarray(0, r).sort(), intents: intents.subarray(0, n).sort() };
   }
@@ -103,7 +122,7 @@ export class OffsetIndex {
       into[at] = this.scratch[0]!;
       into[at + 1] = this.scratch[1]!;
       into[at + 2] = this.latest.get(id);
-      into[at + 3] = this.held.get(id);
+      into[at + 3] = this.heldOf(id);
       into[at + 4] = this.intent.get(id);
     }
   }
@@ -113,9 +132,15 @@ export class OffsetIndex {
     for (let i = 0; i < count; i++) {
       const at = i * 5;
       const id = this.slots.add(from[at]!, from[at + 1]!);
-      this.latest.set(id, from[at + 2]!);
-      this.held.set(id, from[at + 3]!);
-      this.intent.set(id, from[at + 4]!);
+      const latest = from[at + 2]!;
+      const held = from[at + 3]!;
+      const intent = from[at + 4]!;
+      this.latest.set(id, latest);
+      const same = held === latest && held !== 0;
+      this.heldIsLatest.set(id, same);
+      this.heldElsewhere.set(id, same ? 0 : held);
+      // An intent an earlier version kept after it was settled is settled all the same.
+      this.intent.set(id, intent > held ? intent : 0);
     }
   }
 
@@ -130,9 +155,14 @@ export class OffsetIndex {
     const id = this.slots.find(this.scratch[0]!, this.scratch[1]!);
     if (id < 0) return undefined;
     const latest = this.latest.get(id);
-    const held = this.held.get(id);
+    const held = this.heldIsLatest.get(id) ? latest : this.heldElsewhere.get(id);
     const intent = this.intent.get(id);
     // One literal (absent as undefined): asked once per row of a nightly run.
-    return { latest: latest !== 0 ? latest - 1 : undefined, held: held !== 0 ? held - 1 : undefined, intent: intent > held ? intent - 1 : undefined };
+    return { latest: latest !== 0 ? latest - 1 : undefined, held: held !== 0 ? held - 1 : undefined, intent: intent !== 0 ? intent - 1 : undefined };
+  }
+
+  /** Offset + 1 of the held line, 0 when none. */
+  private heldOf(id: number): number {
+    return this.heldIsLatest.get(id) ? this.latest.get(id) : this.heldElsewhere.get(id);
   }
 }

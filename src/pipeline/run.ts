@@ -11,7 +11,7 @@ import { aheadPath, locate, locateNow, readSource, statSource } from '../input/s
 import { StatsAhead, stopUsingStatsAhead, useStatsAhead } from '../util/stats-ahead.js';
 import { ReadAhead, type AheadFile } from './look-ahead.js';
 import { CompactTable } from '../util/compact-table.js';
-import { NumberColumn } from '../util/columns.js';
+import { NarrowColumn } from '../util/narrow-column.js';
 import type { Ledger } from '../ledger/ledger.js';
 import { isProblem, type HeldRowLine, type IntentLine, type RowLine } from '../ledger/lines.js';
 import { lastRunProblems, problemKey } from '../ledger/row-problems.js';
@@ -112,7 +112,7 @@ interface Lane extends RunTarget {
   /** Rows of the run by user, for users the ledger does not know (see firstRow). */
   readonly seen: CompactTable;
   /** Rows of the run by the ledger's key id, for users it knows. */
-  readonly seenKnown: NumberColumn;
+  readonly seenKnown: NarrowColumn;
   readonly watch: FailureWatch;
   fatal?: AvatarError;
   /** Set when the watch halted the lane: the hint is added once the rows in flight are done. */
@@ -140,7 +140,7 @@ interface Part {
 
 export async function run(config: RunConfig): Promise<RunResult> {
   const cpu = pLimit(config.jobs);
-  const lanes: Lane[] = config.targets.map((t) => ({ ...t, net: pLimit(t.concurrency), seen: new CompactTable(), seenKnown: new NumberColumn(), watch: new FailureWatch(t.halt) }));
+  const lanes: Lane[] = config.targets.map((t) => ({ ...t, net: pLimit(t.concurrency), seen: new CompactTable(), seenKnown: new NarrowColumn(), watch: new FailureWatch(t.halt) }));
   const windowSize = windowFor(config.jobs, lanes.reduce((sum, lane) => sum + lane.concurrency, 0));
   // Identical source bytes in one run are normalised once per settings (a shared placeholder
   // photo); the fingerprint cache lets repeats of the same file skip even the read.
@@ -710,8 +710,8 @@ export async function run(config: RunConfig): Promise<RunResult> {
 /**
  * The row on which the run first met this user on this lane, or undefined, in which case this row
  * is remembered as that row. A user the ledger knows (a nightly run's every user) is remembered by
- * the ledger's key id, 4 bytes each, instead of in the lane's own table (about 20): a million known
- * users keep 4 MB, not 20. Only where the ledger's key is the user as compared (no `canonical`
+ * the ledger's key id, instead of in the lane's own table (about 14 bytes each): 1 byte each while
+ * the export lists users in about the order the ledger met them (NarrowColumn), 4 at most. Only where the ledger's key is the user as compared (no `canonical`
  * form, not cut by capText); a user the ledger learns during the run stays in the table.
  */
 function firstRow(lane: Lane, canonical: string, user: string, row: number): number | undefined {

@@ -3,9 +3,10 @@
 // 1.5-3× its size, which is what a peak-RSS budget sees), and never leaves more than one chunk
 // unused.
 
-const CHUNK_BITS = 14;
-const CHUNK = 1 << CHUNK_BITS;
-const IN_CHUNK = CHUNK - 1;
+/** Entries a chunk holds: 2^14 (64 KB of uint32). The other columns chunk the same way. */
+export const CHUNK_BITS = 14;
+export const CHUNK = 1 << CHUNK_BITS;
+export const IN_CHUNK = CHUNK - 1;
 
 /** uint32 values by entry id; ids are handed out densely from 0. Unset ids read as 0. */
 export class Uint32Column {
@@ -55,7 +56,7 @@ function grow(chunks: (Uint32Array | Float64Array)[], id: number): number {
   return c;
 }
 
-function isUint32(value: number): boolean {
+export function isUint32(value: number): boolean {
   // `>>> 0` maps -0 to 0, which would come back as a different number.
   return value >>> 0 === value && (value !== 0 || 1 / value > 0);
 }

@@ -52,7 +52,7 @@ export class DirTarget implements Target<undefined> {
   /** Made at the first write, when the folder exists (BlockingIo.forFolder). */
   #io: BlockingIo | undefined;
   readonly #name: (user: string) => string;
-  // Which row took each file name in this run. Compact (a million names in ~20 MB) because it
+  // Which row took each file name in this run. Compact (a million names in ~14 MB) because it
   // holds every row; the users themselves are remembered only for the recent ones, to name both
   // in the message (an older one is named by its row).
   readonly #claimed = new CompactTable();
