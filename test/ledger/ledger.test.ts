@@ -109,6 +109,24 @@ describe('Ledger', () => {
       expect((await readFile(path, 'utf8')).split('\n')).toHaveLength(501);
     }));
 
+  test('lines written through many buffers, reused once written, come out byte for byte in order', () =>
+    withTempDir(async (dir) => {
+      const path = join(dir, 'l.jsonl');
+      const ledger = await Ledger.open(path, {});
+      // ~2 KB a line: 120 lines fill a 256 KB buffer, so 3 000 pass through a dozen of them.
+      const lines = Array.from({ length: 3_000 }, (_, i) => okRow(`u${i}`, i + 1, { source: `photos/${String(i).repeat(400 + (i % 7))}.jpg` }));
+      for (let at = 0; at < lines.length; at += 250) {
+        const burst = lines.slice(at, at + 250);
+        // Some awaited, some not (the fast path's skips), in one stream of writes.
+        burst.forEach((line, i) => (i % 3 === 0 ? void ledger.append(line) : ledger.enqueue(line)));
+        // The next burst is encoded while this one is being written (a write needs the event loop).
+        await Promise.resolve();
+      }
+      await ledger.drained();
+      await ledger.close();
+      expect(await readFile(path, 'utf8')).toBe(jsonl(...lines));
+    }));
+
   test('run lines and line types from newer versions are not rows; broken lines are skipped and counted', () =>
     withTempDir(async (dir) => {
       const path = join(dir, 'l.jsonl');
