@@ -169,24 +169,26 @@ function setString(out: LineFacts, field: number, text: string, from: number, to
   }
 }
 
+/** Which field of ours the key text[start, end) names: its length and a character or two first,
+ * so that the dozen other keys of a row line cost no string comparison. */
 function fieldAt(text: string, start: number, end: number): number {
+  const first = text.charCodeAt(start);
   switch (end - start) {
     case 3:
-      return text.startsWith('run', start) ? RUN : OTHER;
+      return first === 0x72 && text.startsWith('run', start) ? RUN : OTHER;
     case 4:
-      if (text.startsWith('type', start)) return TYPE;
-      if (text.startsWith('user', start)) return USER;
-      return OTHER;
+      if (first === 0x74) return text.startsWith('type', start) ? TYPE : OTHER;
+      return first === 0x75 && text.startsWith('user', start) ? USER : OTHER;
     case 5:
-      return text.startsWith('bytes', start) ? BYTES : OTHER;
+      return first === 0x62 && text.startsWith('bytes', start) ? BYTES : OTHER;
     case 6:
-      if (text.startsWith('target', start)) return TARGET;
-      if (text.startsWith('status', start)) return STATUS;
+      if (first === 0x74) return text.startsWith('target', start) ? TARGET : OTHER;
+      if (first === 0x73) return text.charCodeAt(start + 1) === 0x74 && text.startsWith('status', start) ? STATUS : OTHER;
+      if (first !== 0x72) return OTHER;
       if (text.startsWith('reason', start)) return REASON;
-      if (text.startsWith('remote', start)) return REMOTE;
-      return OTHER;
+      return text.startsWith('remote', start) ? REMOTE : OTHER;
     case 12:
-      return text.startsWith('outputSha256', start) ? OUTPUT : OTHER;
+      return first === 0x6f && text.startsWith('outputSha256', start) ? OUTPUT : OTHER;
     default:
       return OTHER;
   }
