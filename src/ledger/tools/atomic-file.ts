@@ -14,11 +14,13 @@ const BUFFER_BYTES = 4 << 20;
 const NEWLINE = 0x0a;
 
 export class AtomicFile {
-  private buffer = Buffer.allocUnsafeSlow(BUFFER_BYTES);
+  private buffer: Buffer = Buffer.allocUnsafeSlow(BUFFER_BYTES);
   private used = 0;
   /** Filled buffers not yet written. */
   private waiting: Uint8Array[] = [];
   private waitingBytes = 0;
+  /** A written buffer, for the next rotate: two buffers at most, not one a rotate. */
+  private spare: Buffer | undefined;
   private written = 0;
   private lines = 0;
 
@@ -76,6 +78,7 @@ export class AtomicFile {
       const bytes = this.waiting.shift()!;
       await this.writeAll(bytes);
       this.waitingBytes -= bytes.length;
+      if (bytes.buffer.byteLength === BUFFER_BYTES) this.spare = Buffer.from(bytes.buffer, 0, BUFFER_BYTES);
     }
   }
 
@@ -120,7 +123,8 @@ export class AtomicFile {
     if (this.used === 0) return;
     this.waiting.push(this.buffer.subarray(0, this.used));
     this.waitingBytes += this.used;
-    this.buffer = Buffer.allocUnsafeSlow(BUFFER_BYTES);
+    this.buffer = this.spare ?? Buffer.allocUnsafeSlow(BUFFER_BYTES);
+    this.spare = undefined;
     this.used = 0;
   }
 

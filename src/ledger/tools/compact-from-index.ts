@@ -47,7 +47,7 @@ export interface IndexedRewrite {
   readonly index: OffsetIndex;
 }
 
-/** A piece of the file: whole lines, as bytes, and as latin1 text for the walk. */
+/** A piece of the file: whole lines, as bytes. */
 interface Chunk {
   readonly bytes: Buffer;
   /** File offset of bytes[0]. */
@@ -57,8 +57,6 @@ interface Chunk {
   /** Well-formed UTF-8: otherwise every line is decoded and parsed, as compact.ts does. */
   readonly utf8: boolean;
   readonly ascii: boolean;
-  /** latin1 (a character a byte), when `utf8`. */
-  readonly text: string;
 }
 
 /** What one line is, as compact.ts would see it. */
@@ -297,11 +295,10 @@ class Reader {
    * than the walk); false when a visit or a line says give up. */
   async each(visit: Visit): Promise<boolean> {
     for await (const chunk of this.chunks()) {
-      const { bytes, text } = chunk;
-      const special = new Specials(text);
+      const bytes = chunk.bytes;
       for (let start = 0; start < chunk.length; ) {
         const end = bytes.indexOf(NEWLINE, start);
-        if (chunk.utf8) this.judge(chunk, start, end, special.within(start, end));
+        if (chunk.utf8) this.judge(chunk, start, end);
         else this.judgeText(bytes.toString('utf8', start, end));
         if (this.line.kind === GIVE_UP) return false;
         if (!visit(this.line, chunk.base + start, chunk)) return false;
@@ -331,7 +328,7 @@ class Reader {
         const whole = bytes.subarray(0, length);
         const utf8 = judged && isUtf8(whole);
         const ascii = utf8 && isAscii(whole);
-        yield { bytes, base, length, utf8, ascii, text: utf8 ? bytes.toString('latin1', 0, length) : '' };
+        yield { bytes, base, length, utf8, ascii };
       }
       bytes.copy(bytes, 0, length, filled);
       base += length;
@@ -339,10 +336,18 @@ class Reader {
     }
   }
 
-  /** A line of a well-formed UTF-8 chunk: walked, or parsed when `special`. */
-  private judge(chunk: Chunk, start: number, end: number, special: boolean): void {
+  /**
+   * A line of a well-formed UTF-8 chunk: walked, or parsed when it holds what the walk cannot
+   * judge (a backslash: an escape; a control character; "duplicate_user": a row problem whose code
+   * is in the nested `error`). Decoded a line at a time, as latin1 (a character a byte): one
+   * string a chunk would be an external string of megabytes a chunk, which the young generation's
+   * collections do not see, and a compaction's RSS grew by ~60 MB of them.
+   */
+  private judge(chunk: Chunk, start: number, end: number): void {
     const facts = this.facts;
-    const status = special ? -1 : walkLine(chunk.text, start, end, facts);
+    const text = chunk.bytes.toString('latin1', start, end);
+    const special = text.includes('\\') || CONTROL.test(text) || text.includes('duplicate_user');
+    const status = special ? -1 : walkLine(text, 0, text.length, facts);
     if (status !== OBJECT) {
       const text = chunk.bytes.toString('utf8', start, end);
       // Not JSON: dropped, unless the index's scan took it for a line (then they may disagree).
@@ -361,11 +366,11 @@ class Reader {
         this.judgeText(chunk.bytes.toString('utf8', start, end)); // counted under "undefined": as parsed
       } else {
         line.kind = ROW;
-        const decode = !chunk.ascii && NON_ASCII.test(chunk.text.slice(start, end));
-        line.run = decode ? chunk.bytes.toString('utf8', facts.runAt, facts.runEnd) : facts.run;
-        line.target = decode ? chunk.bytes.toString('utf8', facts.targetAt, facts.targetEnd) : facts.target;
-        line.user = decode ? chunk.bytes.toString('utf8', facts.userAt, facts.userEnd) : facts.user;
-        line.status = decode ? chunk.bytes.toString('utf8', facts.statusAt, facts.statusEnd) : facts.status;
+        const decode = !chunk.ascii && NON_ASCII.test(text);
+        line.run = decode ? chunk.bytes.toString('utf8', start + facts.runAt, start + facts.runEnd) : facts.run;
+        line.target = decode ? chunk.bytes.toString('utf8', start + facts.targetAt, start + facts.targetEnd) : facts.target;
+        line.user = decode ? chunk.bytes.toString('utf8', start + facts.userAt, start + facts.userEnd) : facts.user;
+        line.status = decode ? chunk.bytes.toString('utf8', start + facts.statusAt, start + facts.statusEnd) : facts.status;
         line.reason = facts.reason;
         line.remote = facts.remote;
         // "duplicate_user" would have made the line special: only an empty user is a problem.
@@ -378,9 +383,9 @@ class Reader {
       line.kind = keyed && facts.outputSha256 && facts.bytes ? INTENT : UNKNOWN;
       line.intentKey = keyed;
       if (keyed) {
-        const decode = !chunk.ascii && NON_ASCII.test(chunk.text.slice(start, end));
-        line.target = decode ? chunk.bytes.toString('utf8', facts.targetAt, facts.targetEnd) : facts.target!;
-        line.user = decode ? chunk.bytes.toString('utf8', facts.userAt, facts.userEnd) : facts.user!;
+        const decode = !chunk.ascii && NON_ASCII.test(text);
+        line.target = decode ? chunk.bytes.toString('utf8', start + facts.targetAt, start + facts.targetEnd) : facts.target!;
+        line.user = decode ? chunk.bytes.toString('utf8', start + facts.userAt, start + facts.userEnd) : facts.user!;
       }
     } else {
       line.kind = type === undefined || type === 'compacted' ? DROP : UNKNOWN;
@@ -438,36 +443,8 @@ class Reader {
   }
 }
 
-/**
- * Where, in a chunk's text, the lines the walk cannot judge are: a backslash (an escape), a control
- * character, or "duplicate_user" (a row problem, which needs the nested `error`). Each is searched
- * for forward only, so a chunk costs one scan for each whatever the lines asked.
- */
-class Specials {
-  private backslash = -1;
-  private duplicate = -1;
-  private control = -1;
-
-  constructor(private readonly text: string) {}
-
-  /** Whether the line text[start, end) holds one. */
-  within(start: number, end: number): boolean {
-    if (this.backslash < start) this.backslash = next(this.text.indexOf('\\', start));
-    if (this.duplicate < start) this.duplicate = next(this.text.indexOf('duplicate_user', start));
-    if (this.control < start) {
-      CONTROL.lastIndex = start;
-      this.control = next(CONTROL.exec(this.text)?.index ?? -1);
-    }
-    return this.backslash < end || this.duplicate < end || this.control < end;
-  }
-}
-
 /** Control characters but the newline, which ends lines. */
-const CONTROL = /[\x00-\x09\x0b-\x1f]/g;
-
-function next(found: number): number {
-  return found < 0 ? Infinity : found;
-}
+const CONTROL = /[\x00-\x09\x0b-\x1f]/;
 
 /** A JSON object with a `type` no reader here knows (compact.ts, isUnknownType). */
 function isUnknownType(value: unknown): boolean {
