@@ -44,7 +44,7 @@ async function benchDirTarget(): Promise<void> {
     again = await measureCli(args);
     if (again.code !== 0) throw new Error(`re-run ${night} failed:\n${again.stdout}\n${again.stderr}`);
     sizes.push((await stat(ledger)).size);
-    if (nights > 1) console.log(`night ${String(night).padStart(2)}: ledger ${mib(sizes.at(-1)!)}  ${again.seconds.toFixed(1)} s wall, ${again.cpuSeconds.toFixed(1)} s CPU (main thread ${again.mainCpuSeconds.toFixed(2)} s)${/compacted/.test(again.stderr) ? ', compacted on close' : ''}`);
+    if (nights > 1) console.log(`night ${String(night).padStart(2)}: ledger ${mib(sizes.at(-1)!)}  ${again.seconds.toFixed(1)} s wall, ${again.cpuSeconds.toFixed(1)} s CPU (main thread ${again.mainCpuSeconds.toFixed(2)} s), peak ${again.peakRssMiB.toFixed(0)} MiB${/compacted/.test(again.stderr) ? ', compacted on close' : ''}`);
   }
   const read = /images read: (\d+) \(([^)]*)\)/.exec(again.stdout);
 

@@ -34,6 +34,11 @@ import { Snapshot, parseIntentLine as parseIntent, parseLine } from './snapshot.
 // The new file ends with a `compacted` line, which the import's auto-compaction reads to know
 // the size it started from.
 //
+// Two ways to the same bytes: from the ledger's index (compact-from-index.ts: lines judged by their
+// offsets and a walk over their bytes, kept ones copied as bytes), which runs whenever it can, and
+// line by line (rewriteLineByLine below: every line parsed), which it falls back on and is tested
+// against.
+//
 // Offsets are fingerprinted as in the index: two (target, user) keys whose 64-bit fingerprints
 // collide (odds ~n²/2^65: 2.7e-8 for a million users) share an entry, and one of them may lose its
 // lines here; that user is then treated as new once, like a collision in the index itself.
