@@ -40,10 +40,13 @@ async function benchDirTarget(): Promise<void> {
   const firstSize = (await stat(ledger)).size;
   let again = first;
   const sizes: number[] = [];
+  // Every night is judged, not only the last: a night that compacts the ledger counts too.
+  const walls: { seconds: number; compacted: boolean }[] = [];
   for (let night = 1; night <= nights; night++) {
     again = await measureCli(args);
     if (again.code !== 0) throw new Error(`re-run ${night} failed:\n${again.stdout}\n${again.stderr}`);
     sizes.push((await stat(ledger)).size);
+    walls.push({ seconds: again.seconds, compacted: /compacted/.test(again.stderr) });
     if (nights > 1) console.log(`night ${String(night).padStart(2)}: ledger ${mib(sizes.at(-1)!)}  ${again.seconds.toFixed(1)} s wall, ${again.cpuSeconds.toFixed(1)} s CPU (main thread ${again.mainCpuSeconds.toFixed(2)} s), peak ${again.peakRssMiB.toFixed(0)} MiB${/compacted/.test(again.stderr) ? ', compacted on close' : ''}`);
   }
   const read = /images read: (\d+) \(([^)]*)\)/.exec(again.stdout);
@@ -52,7 +55,10 @@ async function benchDirTarget(): Promise<void> {
   // CPU time (user + sys) beside wall: on a shared machine the wall clock mostly measures the neighbours.
   console.log(`first run:  ${first.seconds.toFixed(1)} s wall, ${first.cpuSeconds.toFixed(1)} s CPU  peak ${first.peakRssMiB.toFixed(0)} MiB  — ${summaryLine(first.stdout)}`);
   console.log(`re-run:     ${again.seconds.toFixed(1)} s wall, ${again.cpuSeconds.toFixed(1)} s CPU (main thread ${again.mainCpuSeconds.toFixed(2)} s)  peak ${again.peakRssMiB.toFixed(0)} MiB  — ${summaryLine(again.stdout)}`);
-  console.log(`goal (issue 16, 100 000 rows): re-run ≤ 3 s: ${again.seconds <= 3 ? 'met' : 'missed'}`);
+  const met = walls.filter((w) => w.seconds <= 3).length;
+  const compacting = walls.filter((w) => w.compacted).map((w) => `${w.seconds.toFixed(1)} s`);
+  console.log(`goal (issue 16, 100 000 rows): every night ≤ 3 s: ${met === walls.length ? 'met' : 'missed'} (met on ${met} of ${walls.length} night${walls.length === 1 ? '' : 's'}` +
+    `${compacting.length > 0 ? `; the night${compacting.length === 1 ? '' : 's'} that compacted: ${compacting.join(', ')}` : ''})`);
   console.log(`image files read by the last re-run: ${read?.[1] ?? '?'} (${read?.[2] ?? '?'})  (target: 0)`);
   console.log(`ledger: ${mib(firstSize)} after the first run; after ${nights} night${nights === 1 ? '' : 's'} ${mib(sizes.at(-1)!)}, largest ${mib(Math.max(...sizes))} ` +
     `(${(Math.max(...sizes) / firstSize).toFixed(2)}× the first run; without compaction it would be ${mib(firstSize * (nights + 1))})`);
