@@ -809,6 +809,16 @@ function recordOnly(decision: Extract<Decision, { action: 'carry-failure' | 'pro
 /** The fields `match` compares a row's source with. */
 type SourceFields = Pick<RowLine, 'source' | 'settings' | 'sourceSize' | 'sourceMtimeMs' | 'sourceSha256'>;
 
+/** What a line says of the avatar made (in an `ok` line's order, before its status)… */
+const OUTPUT_KEYS = ['outputSha256', 'bytes', 'edge', 'quality'] as const;
+/** … and of what the target holds (after its status). */
+const HELD_KEYS = ['remote', 'stamp'] as const;
+
+/** Copies `keys` that `from` has into `into`, in that order. */
+function copyKeys(into: Record<string, unknown>, from: Partial<RowLine>, keys: readonly (keyof RowLine)[]): void {
+  for (const key of keys) if (from[key] !== undefined) into[key] = from[key];
+}
+
 /**
  * The skip line of a row whose target still holds the tool's write: what the line that recorded
  * it says of the output, in the field order of an `ok` line (output, status, remote, stamp), so
@@ -816,20 +826,16 @@ type SourceFields = Pick<RowLine, 'source' | 'settings' | 'sourceSize' | 'source
  */
 function unchanged(base: RowInput, held: RowLine): RowLine {
   const line = { ...base } as Record<string, unknown>;
-  for (const key of OUTPUT_KEYS) if (held[key] !== undefined) line[key] = held[key];
+  copyKeys(line, held, OUTPUT_KEYS);
   line.status = 'skipped';
-  if (held.remote !== undefined) line.remote = held.remote;
-  if (held.stamp !== undefined) line.stamp = held.stamp;
+  copyKeys(line, held, HELD_KEYS);
   return line as unknown as RowLine;
 }
 
-const OUTPUT_KEYS = ['outputSha256', 'bytes', 'edge', 'quality'] as const;
-
 /** What a skipped row copies forward from the line that recorded the target's state. */
 function carried(held: RowLine | IntentLine): Partial<RowLine> {
-  const keys = ['outputSha256', 'bytes', 'edge', 'quality', 'remote', 'stamp'] as const;
-  const out: Partial<Record<(typeof keys)[number], unknown>> = {};
-  const from = held as Partial<RowLine>;
-  for (const key of keys) if (from[key] !== undefined) out[key] = from[key];
+  const out: Record<string, unknown> = {};
+  copyKeys(out, held as Partial<RowLine>, OUTPUT_KEYS);
+  copyKeys(out, held as Partial<RowLine>, HELD_KEYS);
   return out as Partial<RowLine>;
 }
