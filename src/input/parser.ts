@@ -264,7 +264,8 @@ function rethrow(error?: Error | null): void {
   if (error) throw error;
 }
 
-function csvParseOptions(delimiter: string, bom: boolean, sink: (item: Parsed) => void): Options {
+/** How csv-parse is set up wherever it reads (also the tests' oracle, csv-parse alone). */
+export function csvParseOptions(delimiter: string, bom: boolean, sink: (item: Parsed) => void): Options {
   return {
     delimiter,
     bom,
