@@ -14,27 +14,34 @@ const BUFFER_BYTES = 4 << 20;
 const NEWLINE = 0x0a;
 
 export class AtomicFile {
-  private buffer: Buffer = Buffer.allocUnsafeSlow(BUFFER_BYTES);
+  private buffer: Buffer;
   private used = 0;
   /** Filled buffers not yet written. */
   private waiting: Uint8Array[] = [];
   private waitingBytes = 0;
-  /** A written buffer, for the next rotate: two buffers at most, not one a rotate. */
+  /** A written buffer, for the next rotate: a few buffers in all, not one a rotate. */
   private spare: Buffer | undefined;
   private written = 0;
   private lines = 0;
+  /** The buffers `drain` handed on, being written while the caller goes on appending. */
+  private writing: Promise<void> = Promise.resolve();
+  private failure: { readonly error: unknown } | undefined;
 
   private constructor(
     readonly path: string,
     readonly temp: string,
     private readonly handle: FileHandle,
-  ) {}
+    private readonly bufferBytes: number,
+  ) {
+    this.buffer = Buffer.allocUnsafeSlow(bufferBytes);
+  }
 
-  /** Call with the ledger's lock held. */
-  static async create(path: string): Promise<AtomicFile> {
+  /** Call with the ledger's lock held. `bufferBytes`: lines are written this many bytes at a time
+   * (tests make it small, so that lines cross buffers). */
+  static async create(path: string, bufferBytes = BUFFER_BYTES): Promise<AtomicFile> {
     await removeLeftovers(path);
     const temp = join(dirname(path), `.${basename(path)}.${process.pid}-${randomUUID().slice(0, 8)}.tmp`);
-    return new AtomicFile(path, temp, await open(temp, 'wx', 0o644));
+    return new AtomicFile(path, temp, await open(temp, 'wx', 0o644), bufferBytes);
   }
 
   /** Append one line (without its '\n'). */
@@ -47,7 +54,7 @@ export class AtomicFile {
   appendLine(text: string): void {
     const most = text.length * 3 + 1;
     if (most > this.buffer.length - this.used) {
-      if (most > BUFFER_BYTES) {
+      if (most > this.bufferBytes) {
         this.append(Buffer.from(`${text}\n`, 'utf8'), 1);
         return;
       }
@@ -72,14 +79,27 @@ export class AtomicFile {
     }
   }
 
-  /** Writes the buffers filled so far. */
+  /**
+   * Hands the buffers filled so far to be written, once those handed on before are written (or
+   * throws how that failed): one batch is written while the caller fills the next. Compaction
+   * waited ~0.3 s a night at 100 000 users for writes its walk could have gone on meanwhile.
+   */
   async drain(): Promise<void> {
-    while (this.waiting.length > 0) {
-      const bytes = this.waiting.shift()!;
-      await this.writeAll(bytes);
-      this.waitingBytes -= bytes.length;
-      if (bytes.buffer.byteLength === BUFFER_BYTES) this.spare = Buffer.from(bytes.buffer, 0, BUFFER_BYTES);
-    }
+    await this.writing;
+    if (this.failure) throw this.failure.error;
+    if (this.waiting.length === 0) return;
+    const batch = this.waiting;
+    this.waiting = [];
+    this.writing = this.writeBatch(batch).catch((error: unknown) => {
+      this.failure ??= { error };
+    });
+  }
+
+  /** Everything appended so far written, or how that failed thrown. */
+  private async settle(): Promise<void> {
+    await this.drain();
+    await this.writing;
+    if (this.failure) throw this.failure.error;
   }
 
   /** Bytes appended so far: where the next line starts in the new file. */
@@ -93,7 +113,8 @@ export class AtomicFile {
 
   /** Make it the file at `path`. */
   async commit(): Promise<void> {
-    await this.flush();
+    this.rotate();
+    await this.settle();
     await this.handle.datasync();
     await this.handle.close();
     // The old file's index would not match the new one anyway; gone, it is not even read.
@@ -109,13 +130,9 @@ export class AtomicFile {
 
   /** Give up: remove the temp file, leave `path` as it was. */
   async abandon(): Promise<void> {
+    await this.writing;
     await this.handle.close().catch(() => undefined);
     await unlink(this.temp).catch(() => undefined);
-  }
-
-  private async flush(): Promise<void> {
-    this.rotate();
-    await this.drain();
   }
 
   /** The buffer goes to the queue; appending goes on in a new one. */
@@ -123,14 +140,20 @@ export class AtomicFile {
     if (this.used === 0) return;
     this.waiting.push(this.buffer.subarray(0, this.used));
     this.waitingBytes += this.used;
-    this.buffer = this.spare ?? Buffer.allocUnsafeSlow(BUFFER_BYTES);
+    this.buffer = this.spare ?? Buffer.allocUnsafeSlow(this.bufferBytes);
     this.spare = undefined;
     this.used = 0;
   }
 
-  private async writeAll(bytes: Uint8Array): Promise<void> {
-    for (let done = 0; done < bytes.length; ) done += (await this.handle.write(bytes, done, bytes.length - done)).bytesWritten;
-    this.written += bytes.length;
+  private async writeBatch(batch: readonly Uint8Array[]): Promise<void> {
+    for (const bytes of batch) {
+      for (let done = 0; done < bytes.length; ) done += (await this.handle.write(bytes, done, bytes.length - done)).bytesWritten;
+      // Together, with no await between: `bytes` (where the next line starts) stays exact for a
+      // caller reading it between two writes.
+      this.written += bytes.length;
+      this.waitingBytes -= bytes.length;
+      if (bytes.buffer.byteLength === this.bufferBytes) this.spare = Buffer.from(bytes.buffer, 0, this.bufferBytes);
+    }
   }
 }
 

@@ -100,8 +100,8 @@ const PENDING = 1 << 9;
 const RUN_SHIFT = 10;
 const MAX_RUNS = 2 ** (32 - RUN_SHIFT);
 
-export async function rewriteFromIndex(handle: FileHandle, size: number, out: AtomicFile, keepRuns: number, index: OffsetIndex): Promise<IndexedRewrite | undefined> {
-  const reader = new Reader(handle, size);
+export async function rewriteFromIndex(handle: FileHandle, size: number, out: AtomicFile, keepRuns: number, index: OffsetIndex, chunkBytes = CHUNK): Promise<IndexedRewrite | undefined> {
+  const reader = new Reader(handle, size, chunkBytes);
 
   // Pass 1 judges every line once: what it is, the runs (which are recent, which ended, counts of
   // those that did not), each target's latest run, and the users whose latest line is a row
@@ -289,6 +289,7 @@ class Reader {
   constructor(
     private readonly handle: FileHandle,
     private readonly size: number,
+    private readonly chunkBytes: number,
   ) {}
 
   /** Calls `visit` for every whole line in order (synchronously: an await a line would cost more
@@ -308,32 +309,55 @@ class Reader {
     return true;
   }
 
-  /** The file's whole lines, a chunk at a time; `judged`: with what judging them needs. */
+  /**
+   * The file's whole lines, a chunk at a time; `judged`: with what judging them needs. The next
+   * chunk is read while this one is judged (two buffers, swapped): the reads were ~0.1 s of a
+   * 100 000-user compaction spent waiting, on a machine whose other core was idle.
+   */
   async *chunks(judged = true): AsyncGenerator<Chunk> {
-    let bytes = Buffer.allocUnsafe(CHUNK);
+    let bytes = Buffer.allocUnsafe(this.chunkBytes);
+    /** What the read ahead fills: the part line `bytes` ends with, then the file after it. */
+    let ahead = Buffer.allocUnsafe(this.chunkBytes);
     let base = 0;
     let filled = 0;
-    while (base + filled < this.size) {
-      if (filled === bytes.length) {
-        // One line longer than the buffer: make room rather than cut it.
-        const bigger = Buffer.allocUnsafe(bytes.length * 2);
-        bytes.copy(bigger, 0, 0, filled);
-        bytes = bigger;
-      }
-      const { bytesRead } = await this.handle.read(bytes, filled, Math.min(bytes.length - filled, this.size - base - filled), base + filled);
+    let reading: Promise<number> | undefined = this.readInto(bytes, 0, base);
+    while (reading !== undefined) {
+      const bytesRead = await reading;
+      reading = undefined;
       if (bytesRead === 0) return; // the file shrank under us: nothing more to read
       filled += bytesRead;
       const length = bytes.lastIndexOf(NEWLINE, filled - 1) + 1;
-      if (length > 0) {
-        const whole = bytes.subarray(0, length);
-        const utf8 = judged && isUtf8(whole);
-        const ascii = utf8 && isAscii(whole);
-        yield { bytes, base, length, utf8, ascii };
+      if (length === 0) {
+        // Not one whole line yet: read on into this buffer, made bigger when full rather than
+        // cut the line.
+        if (filled === bytes.length) {
+          const bigger = Buffer.allocUnsafe(bytes.length * 2);
+          bytes.copy(bigger, 0, 0, filled);
+          bytes = bigger;
+        }
+        if (base + filled < this.size) reading = this.readInto(bytes, filled, base);
+        continue;
       }
-      bytes.copy(bytes, 0, length, filled);
+      const rest = filled - length;
+      if (ahead.length < bytes.length) ahead = Buffer.allocUnsafe(bytes.length);
+      bytes.copy(ahead, 0, length, filled);
+      if (base + filled < this.size) reading = this.readInto(ahead, rest, base + length);
+      const whole = bytes.subarray(0, length);
+      const utf8 = judged && isUtf8(whole);
+      const ascii = utf8 && isAscii(whole);
+      yield { bytes, base, length, utf8, ascii };
+      [bytes, ahead] = [ahead, bytes];
       base += length;
-      filled -= length;
+      filled = rest;
     }
+  }
+
+  /** Reads into `into` from `at` the file from `base + at` on. A read still going when the
+   * reading stops (a visit gave up) fails, if it does, unheard: nobody waits for it. */
+  private readInto(into: Buffer, at: number, base: number): Promise<number> {
+    const reading = this.handle.read(into, at, Math.min(into.length - at, this.size - base - at), base + at).then(({ bytesRead }) => bytesRead);
+    reading.catch(() => undefined);
+    return reading;
   }
 
   /**

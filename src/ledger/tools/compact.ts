@@ -56,6 +56,9 @@ export interface CompactOptions {
    * and indexes the new file itself (compact-from-index.ts). Same result, a fraction of the work.
    */
   readonly index?: { readonly offsets: OffsetIndex; readonly size: number };
+  /** Bytes read and written at a time when compacting from the index (default 4 MiB; tests make
+   * it small, so that lines cross reads and writes). */
+  readonly ioBytes?: number;
 }
 
 export interface CompactResult {
@@ -87,7 +90,7 @@ export async function compactLedger(path: string, options: CompactOptions = {}):
   await snapshotFirst.close();
   const lock = options.lockHeld ? undefined : await LockFile.acquire(`${absolute}.lock`, absolute);
   try {
-    const result = await rewriteBest(absolute, keepRuns, options.index);
+    const result = await rewriteBest(absolute, keepRuns, options.index, options.ioBytes);
     // The lines just dropped may have been the last to name a kept image (Zulip's backup/). A
     // folder whose ledgers cannot all be read is left alone: they may name any of them.
     const backups = await pruneBackups(absolute).catch(() => undefined);
@@ -102,12 +105,12 @@ export async function compactLedger(path: string, options: CompactOptions = {}):
  * compaction brings its index, and gets the new file's written; `ledger compact` opens the index
  * as a dry run would (the index file, or a scan) and leaves none, as documented.
  */
-async function rewriteBest(path: string, keepRuns: number, known: CompactOptions['index']): Promise<CompactResult> {
-  if (known !== undefined) return (await rewriteIndexed(path, keepRuns, known, true)) ?? (await rewriteLineByLine(path, keepRuns));
+async function rewriteBest(path: string, keepRuns: number, known: CompactOptions['index'], ioBytes: number | undefined): Promise<CompactResult> {
+  if (known !== undefined) return (await rewriteIndexed(path, keepRuns, known, true, ioBytes)) ?? (await rewriteLineByLine(path, keepRuns));
   const ledger = await Ledger.open(path, { readOnly: true });
   let result: CompactResult | undefined;
   try {
-    result = await rewriteIndexed(path, keepRuns, ledger.indexNow(), false);
+    result = await rewriteIndexed(path, keepRuns, ledger.indexNow(), false, ioBytes);
   } finally {
     await ledger.close();
   }
@@ -115,15 +118,15 @@ async function rewriteBest(path: string, keepRuns: number, known: CompactOptions
 }
 
 /** compact-from-index.ts's rewrite; undefined when it gave up (the ledger is left as it was). */
-async function rewriteIndexed(path: string, keepRuns: number, known: NonNullable<CompactOptions['index']>, keepIndex: boolean): Promise<CompactResult | undefined> {
+async function rewriteIndexed(path: string, keepRuns: number, known: NonNullable<CompactOptions['index']>, keepIndex: boolean, ioBytes: number | undefined): Promise<CompactResult | undefined> {
   const handle = await open(path, 'r');
   try {
     const size = (await handle.stat()).size;
     if (size !== known.size) return undefined; // not the file the index describes
-    const out = await AtomicFile.create(path);
+    const out = await AtomicFile.create(path, ioBytes);
     let done: Awaited<ReturnType<typeof rewriteFromIndex>>;
     try {
-      done = await rewriteFromIndex(handle, size, out, keepRuns, known.offsets);
+      done = await rewriteFromIndex(handle, size, out, keepRuns, known.offsets, ioBytes);
       if (done === undefined) {
         await out.abandon();
         return undefined;

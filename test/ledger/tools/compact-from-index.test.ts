@@ -84,7 +84,7 @@ function everyKind(): string[] {
   return lines;
 }
 
-async function compactBoth(dir: string, text: string | Buffer, keepRuns: number): Promise<{ reference: CompactResult; fast: CompactResult; expected: string; got: string }> {
+async function compactBoth(dir: string, text: string | Buffer, keepRuns: number, ioBytes?: number): Promise<{ reference: CompactResult; fast: CompactResult; expected: string; got: string }> {
   const [a, b] = [join(dir, 'a.jsonl'), join(dir, 'b.jsonl')];
   await writeFile(a, text);
   await copyFile(a, b);
@@ -93,7 +93,7 @@ async function compactBoth(dir: string, text: string | Buffer, keepRuns: number)
   const ledger = await Ledger.open(b, { autoCompact: false });
   const known = ledger.indexNow();
   await ledger.close();
-  const fast = await compactLedger(b, { keepRuns, index: known });
+  const fast = await compactLedger(b, { keepRuns, index: known, ...(ioBytes === undefined ? {} : { ioBytes }) });
   const stamp = (s: string): string => s.replace(/"type":"compacted","at":"[^"]*"/, '"type":"compacted","at":"…"');
   return { reference, fast, expected: stamp((await readFile(a)).toString('latin1')), got: stamp((await readFile(b)).toString('latin1')) };
 }
@@ -161,6 +161,20 @@ describe('compaction from the index', () => {
       expect((await readFile(indexPath(path))).equals(written)).toBe(true);
     }));
 
+  test('read and written a few KB at a time, lines crossing every read and write: the same bytes and the same index', () =>
+    withTempDir(async (dir) => {
+      const users = Array.from({ length: 11_000 }, (_, i) => `user${i}`);
+      const night = (id: string, status: 'ok' | 'skipped'): string[] => [json(run(id, T(1))), ...users.map((user, i) => json({ ...okRow(user, i + 1, { run: id }), status }))];
+      const text = [...night('n1', 'ok'), ...night('n2', 'skipped'), ...night('n3', 'skipped')].join('\n') + '\n';
+      const { expected, got } = await compactBoth(dir, text, 1, 4093);
+      expect(got).toBe(expected);
+      const path = join(dir, 'b.jsonl');
+      const written = await readFile(indexPath(path));
+      await rm(indexPath(path));
+      await (await Ledger.open(path, { autoCompact: false })).close(); // scans, and leaves its index
+      expect((await readFile(indexPath(path))).equals(written)).toBe(true);
+    }));
+
   test('property: on any mix of lines, the same bytes as line by line', async () => {
     const users = fc.constantFrom('ana', 'bo', '', 'zoë', 'q"uote', 'b\\s', '日本');
     const targets = fc.constantFrom(TARGET, OTHER);
@@ -189,8 +203,9 @@ describe('compaction from the index', () => {
     let runsDone = 0;
     await withTempDir(async (dir) => {
       await fc.assert(
-        fc.asyncProperty(fc.array(line, { maxLength: 40 }), fc.integer({ min: 0, max: 4 }), async (lines, keepRuns) => {
-          const result = await compactBoth(dir, lines.map((l) => `${l}\n`).join(''), keepRuns);
+        // Reads and writes of a few bytes too: lines cross them, and longer ones outgrow them.
+        fc.asyncProperty(fc.array(line, { maxLength: 40 }), fc.integer({ min: 0, max: 4 }), fc.constantFrom(undefined, 16, 61, 200), async (lines, keepRuns, ioBytes) => {
+          const result = await compactBoth(dir, lines.map((l) => `${l}\n`).join(''), keepRuns, ioBytes);
           runsDone++;
           if (result.fast.indexed === true) fast++;
           expect(result.got).toBe(result.expected);
