@@ -55,17 +55,26 @@ export async function benchDistinct(count: number, rounds: number): Promise<void
 
   const ours: { wall: number; cpu: number }[] = [];
   const bare: { wall: number; cpu: number }[] = [];
+  // Every round writes into folders of its own, and they are all removed at the end, not just
+  // before the next run: files created within ~30 s of thousands deleted cost the kernel a scan
+  // of the deleted inodes each (ext4 without a journal, as on the machine these figures come
+  // from: ~0.25 ms a file, up to a second a round), which hit whichever side ran after a removal
+  // and blurred the ratio by up to ±10 % a round.
+  const outputs = join(dir, 'outputs');
+  if (existsSync(outputs)) {
+    // Left by an interrupted run of this bench: removed, and the deletions given time to age.
+    await rm(outputs, { recursive: true, force: true });
+    await new Promise((resolve) => setTimeout(resolve, 31_000));
+  }
   for (let round = 0; round < rounds; round++) {
-    const out = join(dir, 'out-ours');
-    await rm(out, { recursive: true, force: true });
+    const out = join(outputs, `ours-${round}`);
     const result = await measureCli([csv, '--out', out, '--ledger', join(dir, 'people.ledger.jsonl'), '--jobs', String(JOBS), '--progress', 'off', '--quiet']);
     await rm(join(dir, 'people.ledger.jsonl'), { force: true });
     if (result.code !== 0) throw new Error(`avatar-import failed:\n${result.stdout}\n${result.stderr}`);
     ours.push({ wall: result.seconds, cpu: result.cpuSeconds });
 
-    const bareOut = join(dir, 'out-bare');
-    await rm(bareOut, { recursive: true, force: true });
-    await mkdir(bareOut);
+    const bareOut = join(outputs, `bare-${round}`);
+    await mkdir(bareOut, { recursive: true });
     const started = process.hrtime.bigint();
     const child = spawn(process.execPath, ['--import', join(ROOT, 'scripts/lib/peak-rss.mjs'), loop, photos, bareOut, String(JOBS), ...names], { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
@@ -76,6 +85,7 @@ export async function benchDistinct(count: number, rounds: number): Promise<void
     bare.push({ wall: Number(process.hrtime.bigint() - started) / 1e9, cpu: cpu ? Number(cpu[1]) / 1000 : NaN });
     process.stderr.write(`round ${round + 1}: avatar-import ${ours.at(-1)!.wall.toFixed(2)} s (cpu ${ours.at(-1)!.cpu.toFixed(2)} s), bare loop ${bare.at(-1)!.wall.toFixed(2)} s (cpu ${bare.at(-1)!.cpu.toFixed(2)} s)\n`);
   }
+  await rm(outputs, { recursive: true, force: true });
   const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
   const oursWall = median(ours.map((r) => r.wall));
   const oursCpu = median(ours.map((r) => r.cpu));
