@@ -113,6 +113,8 @@ interface Lane extends RunTarget {
   readonly seen: CompactTable;
   /** Rows of the run by the ledger's key id, for users it knows. */
   readonly seenKnown: NarrowColumn;
+  /** What `claim` may ask: the row on which the run met a user (see metRow). */
+  readonly metBefore: (user: string) => number | undefined;
   readonly watch: FailureWatch;
   fatal?: AvatarError;
   /** Set when the watch halted the lane: the hint is added once the rows in flight are done. */
@@ -140,7 +142,10 @@ interface Part {
 
 export async function run(config: RunConfig): Promise<RunResult> {
   const cpu = pLimit(config.jobs);
-  const lanes: Lane[] = config.targets.map((t) => ({ ...t, net: pLimit(t.concurrency), seen: new CompactTable(), seenKnown: new NarrowColumn(), watch: new FailureWatch(t.halt) }));
+  const lanes: Lane[] = config.targets.map((t) => {
+    const lane: Lane = { ...t, net: pLimit(t.concurrency), seen: new CompactTable(), seenKnown: new NarrowColumn(), metBefore: (user) => metRow(lane, user), watch: new FailureWatch(t.halt) };
+    return lane;
+  });
   const windowSize = windowFor(config.jobs, lanes.reduce((sum, lane) => sum + lane.concurrency, 0));
   // Identical source bytes in one run are normalised once per settings (a shared placeholder
   // photo); the fingerprint cache lets repeats of the same file skip even the read.
@@ -608,7 +613,7 @@ export async function run(config: RunConfig): Promise<RunResult> {
       }
       try {
         // In CSV order too: two users writing one place (dir: one file name) keep the first.
-        lane.target.features.claim?.(user, record.row);
+        lane.target.features.claim?.(user, record.row, lane.metBefore);
       } catch (error) {
         refused.push(settle(lane, early(lane, record, user), error));
         continue;
@@ -715,8 +720,7 @@ export async function run(config: RunConfig): Promise<RunResult> {
  * form, not cut by capText); a user the ledger learns during the run stays in the table.
  */
 function firstRow(lane: Lane, canonical: string, user: string, row: number): number | undefined {
-  // canonical === user whenever the ledger's id is used (no canonical form).
-  const id = lane.target.features.canonical === undefined && capText(user) === user ? lane.ledger.keyId(lane.target.id, user) : -1;
+  const id = knownId(lane, user);
   if (id >= 0) {
     const known = lane.seenKnown.get(id);
     if (known !== 0) return known;
@@ -726,6 +730,23 @@ function firstRow(lane: Lane, canonical: string, user: string, row: number): num
   if (id >= 0) lane.seenKnown.set(id, row);
   else lane.seen.set(canonical, row);
   return undefined;
+}
+
+/** firstRow's question without its answer's side effect: the row on which the run met `user` on
+ * this lane (and passed it on to `claim`), if it did. */
+function metRow(lane: Lane, user: string): number | undefined {
+  const id = knownId(lane, user);
+  if (id >= 0) {
+    const known = lane.seenKnown.get(id);
+    if (known !== 0) return known;
+  }
+  return lane.seen.get(lane.target.features.canonical?.(user) ?? user);
+}
+
+/** The ledger's key id firstRow remembers `user` by, or -1: in its own table. */
+function knownId(lane: Lane, user: string): number {
+  // canonical === user whenever the ledger's id is used (no canonical form).
+  return lane.target.features.canonical === undefined && capText(user) === user ? lane.ledger.keyId(lane.target.id, user) : -1;
 }
 
 /** Lines the fast path lets go to disk unwaited, per ledger, before it waits (about 1.5 MB). */

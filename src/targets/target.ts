@@ -121,8 +121,10 @@ export interface TargetFeatures<State = unknown> {
    * takes an e-mail column over a bare numeric id. */
   readonly findsUsersByEmail?: boolean;
   /** Called for every row in CSV order, after the duplicate_user check: throws RowError when this
-   * user would write where an earlier user of the run does (dir: two users, one file name). */
-  claim?(user: string, row: number): void;
+   * user would write where an earlier user of the run does (dir: two users, one file name).
+   * `metBefore(u)`: the row on which the run met user `u` (that check's record, so every user
+   * claim was called for), if it did: a target need not keep users it can ask about. */
+  claim?(user: string, row: number, metBefore?: (user: string) => number | undefined): void;
   /** The target keeps the image it replaces (Zulip cannot re-set an old avatar by reference; `dir`
    * keeps the replaced file) so that `restore` can put it back. Lifecycle (issue 13). */
   readonly backupPrevious: boolean;

@@ -220,6 +220,32 @@ describe('avatar-import --target dir', () => {
     expect(failed[0]!.error?.message).toMatch(/^"ana" would be written to ana\.jpg, the file of "Ana" \(row 1\)/);
   });
 
+  test('a user whose file name is their own id holds it for the run, as the first row, whatever comes later, on a re-run too', async () => {
+    const dir = await tempDir();
+    await mkdir(join(dir, 'photos'), { recursive: true });
+    await writeFile(join(dir, 'photos/a.jpg'), await photo(1));
+    // "ana" and "a%2fb" are file names of their own users; "a/b" is written to a%2Fb.jpg, which is
+    // not the file of the user called "a%2fb" (a%252fb.jpg).
+    const ids = ['ana', 'a%2fb', 'Ana', 'a/b', 'ANA'];
+    await writeFile(join(dir, 'people.csv'), 'id,image\n' + ids.map((id) => `"${id}",photos/a.jpg`).join('\n') + '\n');
+    const out = join(dir, 'avatars');
+
+    for (const night of [1, 2]) {
+      const result = await runCli([join(dir, 'people.csv'), '--out', out, '--progress', 'off']);
+      expect(result.code).toBe(night === 1 ? 1 : 4); // 4: failed as last time, nothing new
+      const all = rowLines(await readLedger(dirLedger(out)));
+      const lines = all.filter((line) => line.run === all.at(-1)!.run);
+      expect(lines.filter((line) => line.status === 'failed').map((line) => [line.row, line.user, line.error?.code])).toEqual([
+        [3, 'Ana', 'duplicate_file_name'],
+        [5, 'ANA', 'duplicate_file_name'],
+      ]);
+      expect(lines.find((line) => line.row === 3)!.error?.message).toMatch(/^"Ana" would be written to ana\.jpg, the file of "ana" \(row 1\)/);
+      expect(lines.filter((line) => line.status !== 'failed').map((line) => line.user)).toEqual(['ana', 'a%2fb', 'a/b']);
+      expect(night === 1 ? lines.every((line) => line.status !== 'skipped') : lines.filter((line) => line.status === 'skipped').length === 3).toBe(true);
+    }
+    expect((await avatarsIn(out)).sort()).toEqual(['a%252fb.jpg', 'a%2Fb.jpg', 'ana.jpg']);
+  });
+
   test('reads the CSV from standard input with -', async () => {
     const dir = await tempDir();
     await writePeople(dir, people(2));

@@ -39,7 +39,7 @@ export class DirTarget implements Target<undefined> {
     guardsUserChanges: false,
     bulkDiscovery: false,
     backupPrevious: true,
-    claim: (user, row) => this.claim(user, row),
+    claim: (user, row, metBefore) => this.claim(user, row, metBefore),
     resolveNow: (user, prior) => this.#resolveNow(user, prior, this.pathFor(user)),
     localFile: (user) => this.#localFile(user),
     restore: (account, previous) => this.#restore(account, previous),
@@ -53,8 +53,9 @@ export class DirTarget implements Target<undefined> {
   #io: BlockingIo | undefined;
   readonly #name: (user: string) => string;
   // Which row took each file name in this run. Compact (a million names in ~14 MB) because it
-  // holds every row; the users themselves are remembered only for the recent ones, to name both
-  // in the message (an older one is named by its row).
+  // may hold every row; the users themselves are remembered only for the recent ones, to name both
+  // in the message (an older one is named by its row). Names that are their user's own id are
+  // not kept when the run can say which users it met (see claim).
   readonly #claimed = new CompactTable();
   readonly #recent = new Lru<string, string>(4096);
   #temps = 0;
@@ -100,18 +101,34 @@ export class DirTarget implements Target<undefined> {
     return this.#fileNamed(name);
   }
 
-  claim(user: string, row: number): void {
+  /**
+   * The file name `user` will be written to, taken for this run's row `row`; throws when an
+   * earlier row took it. With `metBefore` (the run's record of the users it met, see the Target
+   * interface), a name that is its own user's id (a plain lower-case id or e-mail: most users) is
+   * not kept: whoever wants it later asks whether the run met that user. A million users of an
+   * export cost ~14 MB less, and a nightly run of 100 000 users ~0.1 s.
+   */
+  claim(user: string, row: number, metBefore?: (user: string) => number | undefined): void {
     const name = this.#nameOf(user);
     const key = sameFileKey(name);
-    const earlier = this.#claimed.get(key);
+    const own = metBefore !== undefined && key === user;
+    let earlier = this.#claimed.size === 0 ? undefined : this.#claimed.get(key);
+    let other = earlier === undefined ? undefined : this.#recent.get(key);
+    // The user whose own name this is, met earlier, holds it: had anyone taken it before them,
+    // their claim would have failed and that one would still be in #claimed. (Only a user the
+    // name is their own: "a%2fb" is "a/b"'s name, not the file of a user called "a%2fb".)
+    if (earlier === undefined && !own && metBefore !== undefined && sameFileKey(this.#name(key)) === key) {
+      earlier = metBefore(key);
+      other = key;
+    }
     if (earlier !== undefined) {
-      const other = this.#recent.get(key);
       throw new RowError(
         'duplicate_file_name',
         `${JSON.stringify(user)} would be written to ${name}.jpg, the file of ${other === undefined ? `the user on row ${earlier}` : JSON.stringify(other)} (row ${earlier}); ` +
           'file names ignore case, so that row keeps the file and this one is not written (--file-name can name files differently)',
       );
     }
+    if (own) return;
     this.#claimed.set(key, row);
     this.#recent.set(key, user);
   }
