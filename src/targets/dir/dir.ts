@@ -112,7 +112,7 @@ export class DirTarget implements Target<undefined> {
     const name = this.#nameOf(user);
     const key = sameFileKey(name);
     const own = metBefore !== undefined && key === user;
-    let earlier = this.#claimed.size === 0 ? undefined : this.#claimed.get(key);
+    let earlier = this.#claimed.get(key);
     let other = earlier === undefined ? undefined : this.#recent.get(key);
     // The user whose own name this is, met earlier, holds it: had anyone taken it before them,
     // their claim would have failed and that one would still be in #claimed. (Only a user the
