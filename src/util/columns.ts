@@ -10,7 +10,17 @@ export const IN_CHUNK = CHUNK - 1;
 
 /** uint32 values by entry id; ids are handed out densely from 0. Unset ids read as 0. */
 export class Uint32Column {
-  private readonly chunks: Uint32Array[] = [];
+  private readonly chunks: Uint32Array[];
+
+  /** `chunks`: another column's (`toChunks`), handed over from a worker thread. */
+  constructor(chunks: Uint32Array[] = []) {
+    this.chunks = chunks;
+  }
+
+  /** The column's storage, to hand over (transfer) to another thread. */
+  toChunks(): Uint32Array[] {
+    return this.chunks;
+  }
 
   get(id: number): number {
     return read(this.chunks, id);

@@ -4,13 +4,11 @@
 // result is an uncompressed TIFF carrying the photo's colour profile, which then goes through the
 // same sharp pipeline as every other source (upright, square, sRGB, no metadata).
 
-import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { createRequire } from 'node:module';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { loadSharp } from '../sharp.js';
 import { RowError } from '../../errors.js';
+import { workerEntry } from '../../util/worker-entry.js';
 import type { DecodeReply, DecodeRequest } from './messages.js';
 import { rgbTiff } from './tiff.js';
 
@@ -57,21 +55,6 @@ function displayP3(): Promise<Uint8Array | undefined> {
   return p3;
 }
 
-/**
- * Where the worker's code is: next to this file once built (dist/), or, when running from the
- * TypeScript sources (ts-jest, tsx), the .ts file, loaded through tsx's loader (a development
- * dependency, present exactly when the sources are). Loader flags given to the main thread do
- * not reach a worker, hence the small bootstrap that registers tsx inside it.
- */
-function workerEntry(): URL {
-  const built = new URL('./worker.js', import.meta.url);
-  if (existsSync(fileURLToPath(built))) return built;
-  // The ESM build: require.resolve finds the CommonJS one, whose register() cannot load here.
-  const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')).href;
-  const source = new URL('./worker.ts', import.meta.url).href;
-  const bootstrap = `const { register } = await import(${JSON.stringify(tsx)}); register(); await import(${JSON.stringify(source)});`;
-  return new URL(`data:text/javascript,${encodeURIComponent(bootstrap)}`);
-}
 
 interface Task {
   readonly request: DecodeRequest;
@@ -123,7 +106,7 @@ class DecoderPool {
   }
 
   #start(): void {
-    const worker = new Worker(workerEntry());
+    const worker = new Worker(workerEntry('worker', import.meta.url));
     const slot: Slot = { worker, ready: false };
     this.#slots.push(slot);
     worker.on('message', (message: DecodeReply | { ready: true }) => {

@@ -9,7 +9,7 @@ import { Ledger } from '../ledger.js';
 import { LockFile } from '../lock.js';
 import { OffsetIndex } from '../offset-index.js';
 import { AtomicFile } from './atomic-file.js';
-import { rewriteFromIndex } from './compact-from-index.js';
+import { rewriteFromIndex, type SplitOptions } from './compact-from-index.js';
 import { Outcomes } from './outcomes.js';
 import { RunCensus } from './runs.js';
 import { Snapshot, parseIntentLine as parseIntent, parseLine } from './snapshot.js';
@@ -59,6 +59,9 @@ export interface CompactOptions {
   /** Bytes read and written at a time when compacting from the index (default 4 MiB; tests make
    * it small, so that lines cross reads and writes). */
   readonly ioBytes?: number;
+  /** When pass 1 judges the file in two halves at once (default: 64 MiB and more, the second half
+   * in a worker thread; tests make small files split). */
+  readonly split?: SplitOptions;
 }
 
 export interface CompactResult {
@@ -71,6 +74,9 @@ export interface CompactResult {
   /** The new file's index is written beside it (or it is too small to need one): the next run
    * need not scan it. */
   readonly indexed?: boolean;
+  /** Which threads judged the lines, when compacting from the index: the main thread alone, or the
+   * file in two halves, the second in a worker thread (compact-from-index.ts). */
+  readonly judgedBy?: 'main' | 'main+worker';
 }
 
 /** The last line of a compacted ledger. Additive: older versions skip lines of unknown type. */
@@ -90,7 +96,7 @@ export async function compactLedger(path: string, options: CompactOptions = {}):
   await snapshotFirst.close();
   const lock = options.lockHeld ? undefined : await LockFile.acquire(`${absolute}.lock`, absolute);
   try {
-    const result = await rewriteBest(absolute, keepRuns, options.index, options.ioBytes);
+    const result = await rewriteBest(absolute, keepRuns, options.index, options.ioBytes, options.split);
     // The lines just dropped may have been the last to name a kept image (Zulip's backup/). A
     // folder whose ledgers cannot all be read is left alone: they may name any of them.
     const backups = await pruneBackups(absolute).catch(() => undefined);
@@ -105,12 +111,12 @@ export async function compactLedger(path: string, options: CompactOptions = {}):
  * compaction brings its index, and gets the new file's written; `ledger compact` opens the index
  * as a dry run would (the index file, or a scan) and leaves none, as documented.
  */
-async function rewriteBest(path: string, keepRuns: number, known: CompactOptions['index'], ioBytes: number | undefined): Promise<CompactResult> {
-  if (known !== undefined) return (await rewriteIndexed(path, keepRuns, known, true, ioBytes)) ?? (await rewriteLineByLine(path, keepRuns));
+async function rewriteBest(path: string, keepRuns: number, known: CompactOptions['index'], ioBytes: number | undefined, split: SplitOptions | undefined): Promise<CompactResult> {
+  if (known !== undefined) return (await rewriteIndexed(path, keepRuns, known, true, ioBytes, split)) ?? (await rewriteLineByLine(path, keepRuns));
   const ledger = await Ledger.open(path, { readOnly: true });
   let result: CompactResult | undefined;
   try {
-    result = await rewriteIndexed(path, keepRuns, ledger.indexNow(), false, ioBytes);
+    result = await rewriteIndexed(path, keepRuns, ledger.indexNow(), false, ioBytes, split);
   } finally {
     await ledger.close();
   }
@@ -118,7 +124,7 @@ async function rewriteBest(path: string, keepRuns: number, known: CompactOptions
 }
 
 /** compact-from-index.ts's rewrite; undefined when it gave up (the ledger is left as it was). */
-async function rewriteIndexed(path: string, keepRuns: number, known: NonNullable<CompactOptions['index']>, keepIndex: boolean, ioBytes: number | undefined): Promise<CompactResult | undefined> {
+async function rewriteIndexed(path: string, keepRuns: number, known: NonNullable<CompactOptions['index']>, keepIndex: boolean, ioBytes: number | undefined, split: SplitOptions | undefined): Promise<CompactResult | undefined> {
   const handle = await open(path, 'r');
   try {
     const size = (await handle.stat()).size;
@@ -126,7 +132,7 @@ async function rewriteIndexed(path: string, keepRuns: number, known: NonNullable
     const out = await AtomicFile.create(path, ioBytes);
     let done: Awaited<ReturnType<typeof rewriteFromIndex>>;
     try {
-      done = await rewriteFromIndex(handle, size, out, keepRuns, known.offsets, ioBytes);
+      done = await rewriteFromIndex(handle, size, out, keepRuns, known.offsets, ioBytes, split);
       if (done === undefined) {
         await out.abandon();
         return undefined;
@@ -151,7 +157,7 @@ async function rewriteIndexed(path: string, keepRuns: number, known: NonNullable
         await ledger.close();
       }
     }
-    return { ledger: path, before: { bytes: size, lines: done.lines }, after: { bytes: out.bytes, lines: out.lineCount }, runs: done.runs, indexed };
+    return { ledger: path, before: { bytes: size, lines: done.lines }, after: { bytes: out.bytes, lines: out.lineCount }, runs: done.runs, indexed, judgedBy: done.judgedBy };
   } finally {
     await handle.close();
   }

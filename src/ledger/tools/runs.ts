@@ -55,6 +55,15 @@ export class RunCensus {
     census.counts[status] = (census.counts[status] ?? 0) + 1;
   }
 
+  /** A run's row lines counted elsewhere (a stretch of the file another thread judged): their
+   * targets, and their counts by status in the order the statuses first came, as `addRow` would
+   * have recorded them (an end line compaction writes lists them in that order). */
+  addRows(run: string, targets: Iterable<string>, counts: ReadonlyMap<unknown, number>): void {
+    const census = this.of(run);
+    for (const target of targets) census.targets.add(target);
+    for (const [status, lines] of counts) census.counts[status as string] = (census.counts[status as string] ?? 0) + lines;
+  }
+
   /** Newest first: by start time, then by position in the file. */
   summaries(): RunSummary[] {
     const list = [...this.runs.entries()].map(([run, census]) => summarise(run, census));
