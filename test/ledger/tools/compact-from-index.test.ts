@@ -85,6 +85,19 @@ function everyKind(): string[] {
   return lines;
 }
 
+/** A night of `users` users (user0, user1, …) that all got `status`: its run line and rows. */
+function night(users: number, id: string, status: 'ok' | 'skipped'): string[] {
+  return [json(run(id, T(1))), ...Array.from({ length: users }, (_, i) => json({ ...okRow(`user${i}`, i + 1, { run: id }), status }))];
+}
+
+/** The index file beside `path` is, byte for byte, the one a scan of the file leaves. */
+async function expectIndexOfAScan(path: string): Promise<void> {
+  const written = await readFile(indexPath(path));
+  await rm(indexPath(path));
+  await (await Ledger.open(path, { autoCompact: false })).close(); // scans, and leaves its index
+  expect((await readFile(indexPath(path))).equals(written)).toBe(true);
+}
+
 async function compactBoth(dir: string, text: string | Buffer, keepRuns: number, ioBytes?: number, split?: SplitOptions): Promise<{ reference: CompactResult; fast: CompactResult; expected: string; got: string }> {
   const [a, b] = [join(dir, 'a.jsonl'), join(dir, 'b.jsonl')];
   await writeFile(a, text);
@@ -150,30 +163,19 @@ describe('compaction from the index', () => {
   test('a run that compacts as it closes leaves the index a scan of the new file would leave, byte for byte', () =>
     withTempDir(async (dir) => {
       const path = join(dir, 'ledger.jsonl');
-      const users = Array.from({ length: 12_000 }, (_, i) => `user${i}`);
-      const night = (id: string, status: 'ok' | 'skipped'): string[] => [json(run(id, T(1))), ...users.map((user, i) => json({ ...okRow(user, i + 1, { run: id }), status }))];
-      await writeFile(path, [...night('n1', 'ok'), ...night('n2', 'skipped'), ...night('n3', 'skipped')].join('\n') + '\n');
+      await writeFile(path, [...night(12_000, 'n1', 'ok'), ...night(12_000, 'n2', 'skipped'), ...night(12_000, 'n3', 'skipped')].join('\n') + '\n');
       const ledger = await Ledger.open(path, { autoCompact: { minRows: 0, keepRuns: 1 } });
       await ledger.close();
       expect(ledger.compaction?.result?.indexed).toBe(true);
-      const written = await readFile(indexPath(path));
-      await rm(indexPath(path));
-      await (await Ledger.open(path, { autoCompact: false })).close(); // scans, and leaves its index
-      expect((await readFile(indexPath(path))).equals(written)).toBe(true);
+      await expectIndexOfAScan(path);
     }));
 
   test('read and written a few KB at a time, lines crossing every read and write: the same bytes and the same index', () =>
     withTempDir(async (dir) => {
-      const users = Array.from({ length: 11_000 }, (_, i) => `user${i}`);
-      const night = (id: string, status: 'ok' | 'skipped'): string[] => [json(run(id, T(1))), ...users.map((user, i) => json({ ...okRow(user, i + 1, { run: id }), status }))];
-      const text = [...night('n1', 'ok'), ...night('n2', 'skipped'), ...night('n3', 'skipped')].join('\n') + '\n';
+      const text = [...night(11_000, 'n1', 'ok'), ...night(11_000, 'n2', 'skipped'), ...night(11_000, 'n3', 'skipped')].join('\n') + '\n';
       const { expected, got } = await compactBoth(dir, text, 1, 4093);
       expect(got).toBe(expected);
-      const path = join(dir, 'b.jsonl');
-      const written = await readFile(indexPath(path));
-      await rm(indexPath(path));
-      await (await Ledger.open(path, { autoCompact: false })).close(); // scans, and leaves its index
-      expect((await readFile(indexPath(path))).equals(written)).toBe(true);
+      await expectIndexOfAScan(join(dir, 'b.jsonl'));
     }));
 
   test('property: on any mix of lines, the same bytes as line by line', async () => {
@@ -234,20 +236,15 @@ describe('compaction from the index', () => {
 
   test('judged in two halves, the second by a worker thread: the same bytes, and the index a scan of the new file leaves', () =>
     withTempDir(async (dir) => {
-      const users = Array.from({ length: 11_000 }, (_, i) => `user${i}`);
-      const night = (id: string, status: 'ok' | 'skipped'): string[] => [json(run(id, T(1))), ...users.map((user, i) => json({ ...okRow(user, i + 1, { run: id }), status })), json(end(id, 0, { [status]: users.length }))];
+      const ended = (id: string, status: 'ok' | 'skipped'): string[] => [...night(11_000, id, status), json(end(id, 0, { [status]: 11_000 }))];
       // The last night never ended: its counts come from rows on both sides of the middle.
-      const text = [...night('n1', 'ok'), ...night('n2', 'skipped'), ...everyKind(), ...night('n3', 'skipped').slice(0, -1)].join('\n') + '\n';
+      const text = [...ended('n1', 'ok'), ...ended('n2', 'skipped'), ...everyKind(), ...night(11_000, 'n3', 'skipped')].join('\n') + '\n';
       for (const keepRuns of [1, 10]) {
         const { fast, expected, got } = await compactBoth(dir, text, keepRuns, 4093, { bytes: 1, worker: true });
         expect(fast.indexed).toBe(true);
         expect(fast.judgedBy).toBe('main+worker');
         expect(got).toBe(expected);
-        const path = join(dir, 'b.jsonl');
-        const written = await readFile(indexPath(path));
-        await rm(indexPath(path));
-        await (await Ledger.open(path, { autoCompact: false })).close(); // scans, and leaves its index
-        expect((await readFile(indexPath(path))).equals(written)).toBe(true);
+        await expectIndexOfAScan(join(dir, 'b.jsonl'));
       }
     }));
 
