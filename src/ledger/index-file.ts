@@ -123,9 +123,30 @@ export async function saveIndex(ledgerPath: string, ledger: FileHandle, size: nu
   await rename(temp, path);
 }
 
-/** Removes the index file (the ledger is about to be rewritten). */
+/** Removes the index file, and what compaction may take on trust (trusted-file.ts): the ledger
+ * is about to be rewritten. */
 export async function removeIndex(ledgerPath: string): Promise<void> {
   await unlink(indexPath(ledgerPath)).catch(() => undefined);
+  await unlink(`${ledgerPath}.trusted`).catch(() => undefined);
+}
+
+/** What names the ledger open as `ledger`, `size` bytes long: a file beside it that holds this
+ * describes it while `stampMatches`. */
+export interface LedgerStamp {
+  readonly size: number;
+  readonly dev: number;
+  readonly ino: number;
+  readonly tail: string;
+}
+
+export async function stampOf(ledger: FileHandle, size: number): Promise<LedgerStamp> {
+  const { dev, ino } = await ledger.stat();
+  return { size, dev, ino, tail: await tailHash(ledger, size) };
+}
+
+/** The same file (device and inode), at least as long, with the same bytes before `size`. */
+export async function stampMatches(ledger: FileHandle, stamp: LedgerStamp): Promise<boolean> {
+  return matches(ledger, { ...stamp, keys: 0, rows: 0, damaged: 0, compactedRows: 0 });
 }
 
 function pick({ rows, damaged, compactedRows }: IndexCounts): IndexCounts {

@@ -10,6 +10,8 @@ import { loadIndex, MIN_ROWS_INDEX_FILE, removeIndex, saveIndex } from './index-
 import { OffsetIndex } from './offset-index.js';
 import { unwritten } from './unwritten.js';
 import { ReadBack } from './read-back.js';
+import { loadTrusted, saveTrusted } from './trusted-file.js';
+import { lineTrust, OwnLines, withinLimits, type TrustedRange } from './trusted-lines.js';
 import { scanRowKey, type RowKey } from './scan-line.js';
 import type { CompactResult } from './tools/compact.js';
 
@@ -90,6 +92,10 @@ export class Ledger {
   private compactedRows = 0;
   private autoCompact: LedgerOptions['autoCompact'] = {};
   private compactionResult: CompactResult | undefined;
+  /** What compaction may take on trust (trusted-lines.ts): the ranges left beside the ledger
+   * (trusted-file.ts), and the lines this process writes. */
+  private trusted: TrustedRange[] = [];
+  private readonly own: OwnLines;
   private compactionFailure: unknown;
 
   private constructor(
@@ -101,6 +107,7 @@ export class Ledger {
   ) {
     this.size = size;
     this.sizeAtOpen = size;
+    this.own = new OwnLines(size);
   }
 
   /** The file's length before this process appended anything: where earlier runs end. */
@@ -272,8 +279,15 @@ export class Ledger {
 
   /** The index as it stands and the length of file it covers: compaction judges lines by it
    * (tools/compact-from-index.ts). */
-  indexNow(): { readonly offsets: OffsetIndex; readonly size: number } {
-    return { offsets: this.index, size: this.size };
+  indexNow(): { readonly offsets: OffsetIndex; readonly size: number; readonly trusted: readonly TrustedRange[] } {
+    return { offsets: this.index, size: this.size, trusted: this.trustedRanges() };
+  }
+
+  /** The ranges compaction may take on trust: those left beside the ledger, and this process's lines. */
+  private trustedRanges(): TrustedRange[] {
+    if (this.failure !== undefined) return this.trusted;
+    const own = this.own.range(this.size);
+    return withinLimits(own === undefined ? this.trusted : [...this.trusted, own]);
   }
 
   /** Wait for pending lines, fsync, close the file and release the lock. Safe to call twice. */
@@ -327,7 +341,10 @@ export class Ledger {
   private async keepIndex(handle: FileHandle): Promise<void> {
     try {
       if (this.compactionDue) await removeIndex(this.path);
-      else if (this.rows >= MIN_ROWS_INDEX_FILE) await saveIndex(this.path, handle, this.size, this.index, { rows: this.rows, damaged: this.damaged, compactedRows: this.compactedRows });
+      else if (this.rows >= MIN_ROWS_INDEX_FILE) {
+        await saveIndex(this.path, handle, this.size, this.index, { rows: this.rows, damaged: this.damaged, compactedRows: this.compactedRows });
+        await saveTrusted(this.path, handle, this.size, this.trustedRanges());
+      }
     } catch {
       await removeIndex(this.path);
     }
@@ -336,10 +353,11 @@ export class Ledger {
   private pendingOf(line: LedgerLine | IntentLine, resolve: Pending['resolve'], reject: Pending['reject'], text?: string): Pending {
     // Serialised now, so a line records the object as it was when appended.
     const bytes = this.encode(text ?? JSON.stringify(line));
+    const trust = lineTrust(line);
     if (line.type === 'row' || line.type === 'intent') {
-      return { bytes, type: line.type, target: line.target, user: line.user, holdsRemote: typeof line.remote === 'string', resolve, reject };
+      return { bytes, type: line.type, run: line.run, target: line.target, user: line.user, holdsRemote: typeof line.remote === 'string', trust, resolve, reject };
     }
-    return { bytes, type: line.type, target: undefined, user: undefined, holdsRemote: false, resolve, reject };
+    return { bytes, type: line.type, run: line.run, target: undefined, user: undefined, holdsRemote: false, trust, resolve, reject };
   }
 
   /** Adds `text` and a newline to the pending bytes; returns how many bytes that was. */
@@ -386,9 +404,10 @@ export class Ledger {
       // continued, and if the process dies in between, the line is torn like any other.
       for (let rest = parts; rest.length > 0; ) rest = unwritten(rest, (await handle.writev(rest)).bytesWritten);
       // We hold the lock, so we are the only writer and each line landed where the file ended.
-      for (const { bytes: length, type, target, user, holdsRemote } of batch) {
+      for (const { bytes: length, type, run, target, user, holdsRemote, trust } of batch) {
         if (type === 'row') this.remember(target!, user!, this.size, holdsRemote);
         else if (type === 'intent') this.index.recordIntent(target!, user!, this.size);
+        this.own.note(this.size, type, run, target, user, holdsRemote, trust);
         this.size += length;
       }
       this.linesSinceSync += batch.length;
@@ -415,6 +434,7 @@ export class Ledger {
     } else {
       this.index = new OffsetIndex(); // a file that failed half-way may have filled some of it
     }
+    this.trusted = await loadTrusted(this.path, this.handle);
     const key: RowKey = { type: undefined, target: undefined, user: undefined, remote: false };
     for await (const { texts, offsets } of lineBatches(this.handle, this.size, from)) {
       for (let i = 0; i < texts.length; i++) this.indexLine(texts[i]!, offsets[i]!, key);
@@ -502,6 +522,9 @@ interface Pending {
   /** The line's length in bytes, newline included. */
   readonly bytes: number;
   readonly type: string;
+  readonly run: unknown;
+  /** What compaction would find the line to be (trusted-lines.ts, lineTrust). */
+  readonly trust: number;
   readonly target: string | undefined;
   readonly user: string | undefined;
   readonly holdsRemote: boolean;

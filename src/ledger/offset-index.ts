@@ -16,6 +16,22 @@ export interface RowOffsets {
   readonly intent?: number | undefined;
 }
 
+/** keptOffsets' offsets (ascending) with their keys' fingerprints (see OffsetIndex.keptLines). */
+export interface KeptLines {
+  readonly rows: Float64Array;
+  readonly rowHi: Uint32Array;
+  readonly rowLo: Uint32Array;
+  /** 1 where the row line is its key's held line (its `remote` is set). */
+  readonly rowHeld: Uint8Array;
+  readonly intents: Float64Array;
+  readonly intentHi: Uint32Array;
+  readonly intentLo: Uint32Array;
+}
+
+/** keptLines packs offset × ID_LIMIT + id into a float64, exact below 2^53. */
+const ID_LIMIT = 2 ** 21;
+const OFFSET_LIMIT = 2 ** 32;
+
 /**
  * (target, user) → byte offsets, as numbers only: the lines themselves stay on disk and are read
  * back on lookup. About 18 bytes a key while the ledger is under 4 GiB: the fingerprint (8), its
@@ -111,6 +127,49 @@ export class OffsetIndex {
       if (intent !== 0) intents[n++] = intent - 1;
     }
     return { rows: rows.subarray(0, r).sort(), intents: intents.subarray(0, n).sort() };
+  }
+
+  /**
+   * keptOffsets with, for each offset, its key's fingerprint and (rows) whether it is the key's
+   * held line: what compaction needs to keep a line it takes on trust (trusted-lines.ts) without
+   * reading it. Undefined past 4 GiB of ledger or 2 M keys, where offsets and ids no longer pack
+   * into one float64 to be sorted together (compaction then reads every line).
+   */
+  keptLines(): KeptLines | undefined {
+    if (this.slots.size >= ID_LIMIT) return undefined;
+    const rows = new Float64Array(2 * this.slots.size);
+    const intents = new Float64Array(this.slots.size);
+    let r = 0;
+    let n = 0;
+    for (let id = 0; id < this.slots.size; id++) {
+      const latest = this.latest.get(id);
+      const elsewhere = this.heldIsLatest.get(id) ? 0 : this.heldElsewhere.get(id);
+      const intent = this.intent.get(id);
+      if (latest > OFFSET_LIMIT || elsewhere > OFFSET_LIMIT || intent > OFFSET_LIMIT) return undefined;
+      if (latest !== 0) rows[r++] = (latest - 1) * ID_LIMIT + id;
+      if (elsewhere !== 0) rows[r++] = (elsewhere - 1) * ID_LIMIT + id;
+      if (intent !== 0) intents[n++] = (intent - 1) * ID_LIMIT + id;
+    }
+    const kept: KeptLines = {
+      rows: new Float64Array(r), rowHi: new Uint32Array(r), rowLo: new Uint32Array(r), rowHeld: new Uint8Array(r),
+      intents: new Float64Array(n), intentHi: new Uint32Array(n), intentLo: new Uint32Array(n),
+    };
+    rows.subarray(0, r).sort().forEach((packed, i) => {
+      const id = packed % ID_LIMIT;
+      kept.rows[i] = (packed - id) / ID_LIMIT;
+      this.slots.fingerprintOf(id, this.scratch);
+      kept.rowHi[i] = this.scratch[0]!;
+      kept.rowLo[i] = this.scratch[1]!;
+      kept.rowHeld[i] = this.heldOf(id) === kept.rows[i]! + 1 ? 1 : 0;
+    });
+    intents.subarray(0, n).sort().forEach((packed, i) => {
+      const id = packed % ID_LIMIT;
+      kept.intents[i] = (packed - id) / ID_LIMIT;
+      this.slots.fingerprintOf(id, this.scratch);
+      kept.intentHi[i] = this.scratch[0]!;
+      kept.intentLo[i] = this.scratch[1]!;
+    });
+    return kept;
   }
 
   /** Keys `from` … `from + count - 1` into `into`, five numbers each (for the index file). */

@@ -2,7 +2,8 @@ import type { FileHandle } from 'node:fs/promises';
 import { Worker } from 'node:worker_threads';
 
 import type { EndLine } from '../lines.js';
-import { OffsetIndex } from '../offset-index.js';
+import { OffsetIndex, type KeptLines } from '../offset-index.js';
+import { RangeLists, type TrustedRange } from '../trusted-lines.js';
 import { Uint32Column } from '../../util/columns.js';
 import { fingerprint } from '../../util/fingerprint.js';
 import { workerEntry } from '../../util/worker-entry.js';
@@ -52,6 +53,9 @@ export interface IndexedRewrite {
   /** The new file's index: what a scan of it would build. */
   readonly index: OffsetIndex;
   readonly judgedBy: 'main' | 'main+worker';
+  /** The new file as a trusted range, for the next compaction (none when its special lines are
+   * too many to list). */
+  readonly trusted?: TrustedRange;
 }
 
 /** Everything pass 1 learns, of the whole file: the stretches' findings joined in order. */
@@ -119,14 +123,17 @@ class Findings {
   }
 }
 
-export async function rewriteFromIndex(handle: FileHandle, size: number, out: AtomicFile, keepRuns: number, index: OffsetIndex, chunkBytes = CHUNK, split = DEFAULT_SPLIT): Promise<IndexedRewrite | undefined> {
+export async function rewriteFromIndex(handle: FileHandle, size: number, out: AtomicFile, keepRuns: number, index: OffsetIndex, trusted: readonly TrustedRange[] = [], chunkBytes = CHUNK, split = DEFAULT_SPLIT): Promise<IndexedRewrite | undefined> {
   const read: ReadAt = (into, at, length, position) => handle.read(into, at, length, position).then(({ bytesRead }) => bytesRead);
   const reader = new Reader(read, 0, size, chunkBytes);
 
   // Pass 1 judges every line once: what it is, the runs (which are recent, which ended, counts of
   // those that did not), each target's latest run, and the users whose latest line is a row
   // problem. The index's offsets must each be the start of a line of their kind.
-  const found = await judgeFile(handle, read, size, chunkBytes, index, split);
+  let found = await judgeFile(handle, read, size, chunkBytes, index, split, trusted);
+  // A user whose latest line is a row problem keeps their latest line that is not (see
+  // currentOutcomes), which may be a line taken on trust: judged for what it is, then, as all are.
+  if (found !== undefined && found.problemLatest.size > 0 && trusted.length > 0) found = await judgeFile(handle, read, size, chunkBytes, index, split, []);
   if (found === undefined) return undefined;
   const { info, keyHi, keyLo, runValues, runOrder, ended, latestRun, problemTargets, problemLatest, lines } = found;
   const runNumber = (run: unknown): number => found.runNumber(run);
@@ -139,10 +146,21 @@ export async function rewriteFromIndex(handle: FileHandle, size: number, out: At
 
   // Pass 2: copy what is kept, as bytes, and index the new file.
   const fresh = new OffsetIndex();
+  const lists = new RangeLists();
   let rows = 0;
   let at = 0;
   for await (const chunk of reader.chunks(false)) {
     const bytes = chunk.bytes;
+    // Kept lines that follow one another are copied together (one copy, not one a line: ~0.1 s
+    // of a 200 000-line rewrite): [copyFrom, copyTo) of this chunk, `copied` lines, not yet
+    // appended, so that a line's place in the new file is out.bytes + what is pending.
+    let copyFrom = 0;
+    let copyTo = 0;
+    let copied = 0;
+    const flush = (): void => {
+      if (copied > 0) out.append(bytes.subarray(copyFrom, copyTo), copied);
+      copied = 0;
+    };
     for (let start = 0; start < chunk.length; at++) {
       const end = bytes.indexOf(NEWLINE, start);
       const flags = info.get(at);
@@ -158,9 +176,24 @@ export async function rewriteFromIndex(handle: FileHandle, size: number, out: At
         keep = kind === RUN || kind === END || kind === UNKNOWN || (kind === INTENT && (flags & PENDING) !== 0);
       }
       if (keep) {
-        const where = out.bytes;
-        if ((flags & DECODE) === 0) out.append(bytes.subarray(start, end + 1), 1);
-        else out.appendLine(bytes.toString('utf8', start, end));
+        if (copied > 0 && (copyTo !== start || (flags & DECODE) !== 0)) flush();
+        const where = out.bytes + (copied > 0 ? copyTo - copyFrom : 0);
+        if ((flags & DECODE) !== 0) {
+          out.appendLine(bytes.toString('utf8', start, end));
+        } else {
+          if (copied === 0) copyFrom = start;
+          copyTo = end + 1;
+          copied++;
+        }
+        // What the next compaction may take on trust in the new file (trusted-lines.ts).
+        if (kind === ROW && (flags & (PROBLEM | DECODE)) === 0) {
+          if ((flags & CHANGE) === 0) {
+            // plain
+          } else if (typeof runValues[run] === 'string') lists.change(where, runValues[run] as string, keyHi.get(at), keyLo.get(at), (flags & REMOTE) !== 0);
+          else lists.special(where);
+        } else if ((flags & (KIND | PENDING | INTENT_KEY | DECODE)) !== (INTENT | PENDING | INTENT_KEY)) {
+          lists.special(where);
+        }
         if (kind === ROW) {
           fresh.recordAt(keyHi.get(at), keyLo.get(at), where, (flags & REMOTE) !== 0);
           rows++;
@@ -169,16 +202,23 @@ export async function rewriteFromIndex(handle: FileHandle, size: number, out: At
         } else if (kind === RUN && !ended.has(runValues[run])) {
           const value = runValues[run] as string;
           const line: EndLine = { type: 'end', run: value, counts: { ...counts.get(value) }, compacted: true };
+          flush();
+          lists.special(out.bytes);
           out.appendLine(JSON.stringify(line));
           ended.add(value);
         }
       }
       start = end + 1;
     }
+    flush();
     await out.drain();
   }
   if (at !== lines) return undefined; // the file changed under us
-  return { lines, runs: runOrder.length, rows, index: fresh, judgedBy: found.worker ? 'main+worker' : 'main' };
+  // Each target's last row line is its key's latest, kept, so its latest run is the same in the
+  // new file (a run that is not a string cannot be written in the index file: no range, then).
+  const latestRuns = [...latestRun].map(([target, run]) => [target, runValues[run]] as const);
+  const trustedOut = out.bytes === 0 || latestRuns.some(([, run]) => typeof run !== 'string') ? undefined : lists.range(0, out.bytes, latestRuns as [string, string][]);
+  return { lines, runs: runOrder.length, rows, index: fresh, judgedBy: found.worker ? 'main+worker' : 'main', ...(trustedOut && { trusted: trustedOut }) };
 }
 
 /**
@@ -206,35 +246,89 @@ async function currentOutcomes(reader: Reader, users: ReadonlySet<string>, keyHi
   return done ? new Set(latest.values()) : undefined;
 }
 
-/** Pass 1 over the whole file: in two halves at once when it is big (see SPLIT_BYTES). */
-async function judgeFile(handle: FileHandle, read: ReadAt, size: number, chunkBytes: number, index: OffsetIndex, split: SplitOptions): Promise<Findings | undefined> {
-  const { rows, intents } = index.keptOffsets();
-  const mid = size >= split.bytes ? await lineStartAfter(read, Math.floor(size / 2), size) : size;
-  const r = firstAtLeast(rows, mid);
-  const n = firstAtLeast(intents, mid);
-  const second = mid < size && split.worker ? inWorker(handle.fd, mid, size, chunkBytes, rows.slice(r), intents.slice(n)) : undefined;
+/**
+ * Pass 1 over the whole file: in two halves at once when there is enough to judge (see
+ * SPLIT_BYTES), cut where each half has about as much work (lines taken on trust cost little).
+ */
+async function judgeFile(handle: FileHandle, read: ReadAt, size: number, chunkBytes: number, index: OffsetIndex, split: SplitOptions, trusted: readonly TrustedRange[]): Promise<Findings | undefined> {
+  let kept = index.keptLines();
+  if (kept === undefined) {
+    // Too big to pack (see keptLines): every line is judged, none taken on trust.
+    const { rows, intents } = index.keptOffsets();
+    kept = { rows, rowHi: new Uint32Array(rows.length), rowLo: new Uint32Array(rows.length), rowHeld: new Uint8Array(rows.length), intents, intentHi: new Uint32Array(intents.length), intentLo: new Uint32Array(intents.length) };
+    trusted = [];
+  }
+  const point = splitPoint(size, trusted, split.bytes);
+  const mid = point === undefined ? size : await lineStartAfter(read, Math.floor(point), size);
+  const r = firstAtLeast(kept.rows, mid);
+  const n = firstAtLeast(kept.intents, mid);
+  const second = mid < size && split.worker ? inWorker(handle.fd, mid, size, chunkBytes, keptPart(kept, r, n, true), trusted.filter((range) => range.end > mid)) : undefined;
   const found = new Findings();
   try {
-    const first = await judgeStretch(read, 0, mid, chunkBytes, rows.subarray(0, r), intents.subarray(0, n));
+    const first = await judgeStretch(read, 0, mid, chunkBytes, keptPart(kept, 0, 0, false, r, n), trusted);
     if (first === undefined || !found.join(first, index)) return undefined;
     if (mid === size) return found;
     // A worker that could not judge its half (not one that gave up) leaves it to this thread.
     let later = second === undefined ? null : await second.catch(() => null);
     found.worker = later !== null;
-    later ??= await judgeStretch(read, mid, size, chunkBytes, rows.subarray(r), intents.subarray(n));
+    later ??= await judgeStretch(read, mid, size, chunkBytes, keptPart(kept, r, n, false), trusted);
     return later !== undefined && found.join(later, index) ? found : undefined;
   } finally {
     second?.stop();
   }
 }
 
+/** Judging a byte no range trusts costs about what PLAIN_SHARE bytes of plain lines do (those are
+ * only searched for their newline); a special line, about SPECIAL_WORK bytes' worth. */
+const PLAIN_SHARE = 20;
+const SPECIAL_WORK = 1024;
+
+/** Where half of the work of judging the file is done, or undefined when it is under `least`. */
+function splitPoint(size: number, trusted: readonly TrustedRange[], least: number): number | undefined {
+  let total = 0;
+  let at = 0;
+  for (const range of trusted) {
+    total += range.start - at + (range.end - range.start) / PLAIN_SHARE + range.specials.length * SPECIAL_WORK;
+    at = range.end;
+  }
+  total += size - at;
+  if (total < least) return undefined;
+  let half = total / 2;
+  at = 0;
+  for (const range of trusted) {
+    if (half <= range.start - at) return at + half;
+    half -= range.start - at;
+    at = range.start;
+    for (const special of range.specials) {
+      if (half <= (special - at) / PLAIN_SHARE) return at + half * PLAIN_SHARE;
+      half -= (special - at) / PLAIN_SHARE + SPECIAL_WORK;
+      at = special;
+      if (half <= 0) return special;
+    }
+    if (half <= (range.end - at) / PLAIN_SHARE) return at + half * PLAIN_SHARE;
+    half -= (range.end - at) / PLAIN_SHARE;
+    at = range.end;
+  }
+  return Math.min(size, at + half);
+}
+
+/** The kept lines from row `r` and intent `n` on (up to `rowEnd` and `intentEnd`); copies to hand
+ * to a worker (a view would send the whole buffer). */
+function keptPart(kept: KeptLines, r: number, n: number, copy: boolean, rowEnd = kept.rows.length, intentEnd = kept.intents.length): KeptLines {
+  const part = <T extends Float64Array | Uint32Array | Uint8Array>(array: T, from: number, to: number): T => (copy ? array.slice(from, to) : array.subarray(from, to)) as T;
+  return {
+    rows: part(kept.rows, r, rowEnd), rowHi: part(kept.rowHi, r, rowEnd), rowLo: part(kept.rowLo, r, rowEnd), rowHeld: part(kept.rowHeld, r, rowEnd),
+    intents: part(kept.intents, n, intentEnd), intentHi: part(kept.intentHi, n, intentEnd), intentLo: part(kept.intentLo, n, intentEnd),
+  };
+}
+
 /** A stretch judged by a worker thread: undefined when it gave up; rejects when the worker failed. */
 type Judging = Promise<Stretch | undefined> & { stop(): void };
 
-function inWorker(fd: number, from: number, to: number, chunkBytes: number, rows: Float64Array, intents: Float64Array): Judging {
+function inWorker(fd: number, from: number, to: number, chunkBytes: number, kept: KeptLines, trusted: readonly TrustedRange[]): Judging {
   let worker: Worker | undefined;
   const judging = new Promise<Stretch | undefined>((resolve, reject) => {
-    worker = new Worker(workerEntry('judge-lines-worker', import.meta.url), { workerData: { fd, from, to, chunkBytes, rows, intents } });
+    worker = new Worker(workerEntry('judge-lines-worker', import.meta.url), { workerData: { fd, from, to, chunkBytes, kept, trusted } });
     worker.once('message', (stretch: Stretch | null) => resolve(stretch ?? undefined));
     worker.once('error', reject);
     worker.once('exit', () => reject(new Error('the worker judging lines exited without an answer')));

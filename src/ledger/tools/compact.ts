@@ -9,6 +9,8 @@ import { Ledger } from '../ledger.js';
 import { LockFile } from '../lock.js';
 import { OffsetIndex } from '../offset-index.js';
 import { AtomicFile } from './atomic-file.js';
+import { saveTrusted } from '../trusted-file.js';
+import type { TrustedRange } from '../trusted-lines.js';
 import { rewriteFromIndex, type SplitOptions } from './compact-from-index.js';
 import { Outcomes } from './outcomes.js';
 import { RunCensus } from './runs.js';
@@ -55,7 +57,7 @@ export interface CompactOptions {
    * compaction then judges most lines by their offsets and walks the rest without parsing them,
    * and indexes the new file itself (compact-from-index.ts). Same result, a fraction of the work.
    */
-  readonly index?: { readonly offsets: OffsetIndex; readonly size: number };
+  readonly index?: { readonly offsets: OffsetIndex; readonly size: number; readonly trusted?: readonly TrustedRange[] };
   /** Bytes read and written at a time when compacting from the index (default 4 MiB; tests make
    * it small, so that lines cross reads and writes). */
   readonly ioBytes?: number;
@@ -132,7 +134,7 @@ async function rewriteIndexed(path: string, keepRuns: number, known: NonNullable
     const out = await AtomicFile.create(path, ioBytes);
     let done: Awaited<ReturnType<typeof rewriteFromIndex>>;
     try {
-      done = await rewriteFromIndex(handle, size, out, keepRuns, known.offsets, ioBytes, split);
+      done = await rewriteFromIndex(handle, size, out, keepRuns, known.offsets, known.trusted, ioBytes, split);
       if (done === undefined) {
         await out.abandon();
         return undefined;
@@ -151,6 +153,7 @@ async function rewriteIndexed(path: string, keepRuns: number, known: NonNullable
       const ledger = await open(path, 'r');
       try {
         await saveIndex(path, ledger, out.bytes, done.index, { rows: done.rows, damaged: 0, compactedRows: done.rows });
+        await saveTrusted(path, ledger, out.bytes, done.trusted === undefined ? [] : [done.trusted]);
       } catch {
         indexed = false;
       } finally {

@@ -1,7 +1,9 @@
 import { isAscii, isUtf8 } from 'node:buffer';
 
 import { isEndLine, isIntentLine, isProblem, isRowLine, isRunLine, type EndLine, type LedgerLine, type RunLine } from '../lines.js';
+import type { KeptLines } from '../offset-index.js';
 import { scanRowKey, type RowKey } from '../scan-line.js';
+import type { TrustedRange } from '../trusted-lines.js';
 import { Uint32Column } from '../../util/columns.js';
 import { fingerprint } from '../../util/fingerprint.js';
 import { emptyFacts, INVALID, OBJECT, walkLine, type LineFacts } from './line-facts.js';
@@ -121,7 +123,8 @@ export type ReadAt = (into: Buffer, at: number, length: number, position: number
  * that stretch (latest and held row lines, pending intents); each must be the start of a line of
  * its kind.
  */
-export async function judgeStretch(read: ReadAt, from: number, to: number, chunkBytes: number, rows: Float64Array, intents: Float64Array): Promise<Stretch | undefined> {
+export async function judgeStretch(read: ReadAt, from: number, to: number, chunkBytes: number, kept: KeptLines, trusted: readonly TrustedRange[]): Promise<Stretch | undefined> {
+  const { rows, intents } = kept;
   const info = new Uint32Column();
   const keyHi = new Uint32Column();
   const keyLo = new Uint32Column();
@@ -160,6 +163,61 @@ export async function judgeStretch(read: ReadAt, from: number, to: number, chunk
     fingerprint(scratch, line.target, line.user);
     keyHi.set(at, scratch[0]!);
     keyLo.set(at, scratch[1]!);
+  };
+
+  // A plain line is what its offset says: the index's latest or held row line for a key (kept),
+  // its pending intent (kept), or neither (dropped). Its target's latest run comes from its range,
+  // applied where the range ends (its own lines' special rows set it before, and the range's
+  // summary is what the last row of each target there says), by the stretch the end falls in.
+  const ranges = trusted.filter((range) => range.end > from && range.start < to);
+  let r = 0;
+  let s = 0;
+  const ended = (range: TrustedRange): void => {
+    if (range.end <= to) for (const [target, run] of range.latestRuns) latestRun.set(target, runNumber(run));
+  };
+  let c = 0;
+  const onTrust: Trusted = {
+    trust(offset) {
+      while (r < ranges.length && ranges[r]!.end <= offset) {
+        ended(ranges[r++]!);
+        s = 0;
+        c = 0;
+      }
+      const range = ranges[r];
+      if (range === undefined || offset < range.start) return JUDGE;
+      const { specials, changes } = range;
+      while (s < specials.length && specials[s]! < offset) s++;
+      if (s < specials.length && specials[s] === offset) return JUDGE;
+      while (c < changes.offsets.length && changes.offsets[c]! < offset) c++;
+      return c < changes.offsets.length && changes.offsets[c] === offset ? c : PLAIN_LINE;
+    },
+    visit(offset, trust) {
+      const at = lines++;
+      if (nextRow < rows.length && rows[nextRow]! < offset) return false;
+      if (nextIntent < intents.length && intents[nextIntent]! < offset) return false;
+      const indexed = nextRow < rows.length && rows[nextRow] === offset;
+      if (trust >= 0) {
+        // A change: a row line kept while its run is recent, whatever the index says.
+        const changes = ranges[r]!.changes;
+        const run = runNumber(changes.runs[changes.run[trust]!]);
+        if (run >= MAX_RUNS) return false;
+        info.set(at, ROW | CHANGE | (changes.remote[trust] === 1 ? REMOTE : 0) | (indexed ? INDEXED : 0) | (run << RUN_SHIFT));
+        keyHi.set(at, changes.hi[trust]!);
+        keyLo.set(at, changes.lo[trust]!);
+        if (indexed) nextRow++;
+      } else if (indexed) {
+        info.set(at, ROW | INDEXED | (kept.rowHeld[nextRow] === 1 ? REMOTE : 0));
+        keyHi.set(at, kept.rowHi[nextRow]!);
+        keyLo.set(at, kept.rowLo[nextRow]!);
+        nextRow++;
+      } else if (nextIntent < intents.length && intents[nextIntent] === offset) {
+        info.set(at, INTENT | PENDING | INTENT_KEY);
+        keyHi.set(at, kept.intentHi[nextIntent]!);
+        keyLo.set(at, kept.intentLo[nextIntent]!);
+        nextIntent++;
+      }
+      return true;
+    },
   };
 
   const judged = await new Reader(read, from, to, chunkBytes).each((line, offset, chunk) => {
@@ -209,7 +267,8 @@ export async function judgeStretch(read: ReadAt, from: number, to: number, chunk
     if (run >= MAX_RUNS) return false;
     info.set(at, flags | (run << RUN_SHIFT));
     return true;
-  });
+  }, ranges.length === 0 ? undefined : onTrust);
+  for (; r < ranges.length; r++) ended(ranges[r]!);
   if (!judged || nextRow < rows.length || nextIntent < intents.length) return undefined;
   return { lines, info: info.toChunks(), keyHi: keyHi.toChunks(), keyLo: keyLo.toChunks(), runs, marks, counts, targets, latestRun, problemTargets, outcomeProblems };
 }
@@ -228,6 +287,17 @@ function intentOfScan(text: string, key: RowKey): boolean {
 /** False: give up. */
 type Visit = (line: Judged, offset: number, chunk: Chunk) => boolean;
 
+/** Lines taken on trust (trusted-lines.ts): `trust` says what the line at an offset is, asked for
+ * every line in order: JUDGE (not taken on trust), PLAIN_LINE, or which change line of its range;
+ * `visit` takes it instead of judging it (false: give up). */
+interface Trusted {
+  trust(offset: number): number;
+  visit(offset: number, trust: number): boolean;
+}
+
+const JUDGE = -1;
+const PLAIN_LINE = -2;
+
 /** Reads the stretch [from, to) of the file chunk by chunk and judges each whole line. */
 export class Reader {
   private readonly facts: LineFacts = emptyFacts();
@@ -243,11 +313,17 @@ export class Reader {
 
   /** Calls `visit` for every whole line in order (synchronously: an await a line would cost more
    * than the walk); false when a visit or a line says give up. */
-  async each(visit: Visit): Promise<boolean> {
+  async each(visit: Visit, trusted?: Trusted): Promise<boolean> {
     for await (const chunk of this.chunks()) {
       const bytes = chunk.bytes;
       for (let start = 0; start < chunk.length; ) {
         const end = bytes.indexOf(NEWLINE, start);
+        const trust = trusted === undefined ? JUDGE : trusted.trust(chunk.base + start);
+        if (trust !== JUDGE) {
+          if (!trusted!.visit(chunk.base + start, trust)) return false;
+          start = end + 1;
+          continue;
+        }
         if (chunk.utf8) this.judge(chunk, start, end);
         else this.judgeText(bytes.toString('utf8', start, end));
         if (this.line.kind === GIVE_UP) return false;
