@@ -97,11 +97,7 @@ export async function saveIndex(ledgerPath: string, ledger: FileHandle, size: nu
   const head = Buffer.alloc(MAGIC.length + 4);
   head.write(MAGIC, 0, 'latin1');
   head.writeUInt32LE(text.length, MAGIC.length);
-  const path = indexPath(ledgerPath);
-  // The ledger's lock is held: no other process writes this temp file.
-  const temp = `${path}.tmp`;
-  const file = await open(temp, 'w', 0o600);
-  try {
+  await replaceFile(indexPath(ledgerPath), async (file) => {
     const hash = createHash('sha256').update(head).update(text);
     await file.write(Buffer.concat([head, text]));
     const chunk = new Float64Array(KEYS_PER_CHUNK * 5);
@@ -114,6 +110,17 @@ export async function saveIndex(ledgerPath: string, ledger: FileHandle, size: nu
       done += keys;
     }
     await file.write(hash.digest());
+  });
+}
+
+/** Writes the file at `path` (mode 0600) through a temp file renamed over it, so that a kill
+ * leaves the old one or the new one. The ledger's lock is held: no other process writes the temp
+ * file. */
+export async function replaceFile(path: string, write: (file: FileHandle) => Promise<void>): Promise<void> {
+  const temp = `${path}.tmp`;
+  const file = await open(temp, 'w', 0o600);
+  try {
+    await write(file);
   } catch (error) {
     await file.close().catch(() => undefined);
     await unlink(temp).catch(() => undefined);

@@ -114,19 +114,8 @@ export class OffsetIndex {
    * held row lines (each offset once) and its pending intent.
    */
   keptOffsets(): { readonly rows: Float64Array; readonly intents: Float64Array } {
-    const rows = new Float64Array(2 * this.slots.size);
-    const intents = new Float64Array(this.slots.size);
-    let r = 0;
-    let n = 0;
-    for (let id = 0; id < this.slots.size; id++) {
-      const latest = this.latest.get(id);
-      const elsewhere = this.heldIsLatest.get(id) ? 0 : this.heldElsewhere.get(id);
-      const intent = this.intent.get(id);
-      if (latest !== 0) rows[r++] = latest - 1;
-      if (elsewhere !== 0) rows[r++] = elsewhere - 1;
-      if (intent !== 0) intents[n++] = intent - 1;
-    }
-    return { rows: rows.subarray(0, r).sort(), intents: intents.subarray(0, n).sort() };
+    const { rows, intents } = this.gatherKept((offset) => offset);
+    return { rows: rows.sort(), intents: intents.sort() };
   }
 
   /**
@@ -137,39 +126,55 @@ export class OffsetIndex {
    */
   keptLines(): KeptLines | undefined {
     if (this.slots.size >= ID_LIMIT) return undefined;
-    const rows = new Float64Array(2 * this.slots.size);
-    const intents = new Float64Array(this.slots.size);
-    let r = 0;
-    let n = 0;
-    for (let id = 0; id < this.slots.size; id++) {
-      const latest = this.latest.get(id);
-      const elsewhere = this.heldIsLatest.get(id) ? 0 : this.heldElsewhere.get(id);
-      const intent = this.intent.get(id);
-      if (latest > OFFSET_LIMIT || elsewhere > OFFSET_LIMIT || intent > OFFSET_LIMIT) return undefined;
-      if (latest !== 0) rows[r++] = (latest - 1) * ID_LIMIT + id;
-      if (elsewhere !== 0) rows[r++] = (elsewhere - 1) * ID_LIMIT + id;
-      if (intent !== 0) intents[n++] = (intent - 1) * ID_LIMIT + id;
-    }
+    let packs = true;
+    const { rows, intents } = this.gatherKept((offset, id) => {
+      packs &&= offset < OFFSET_LIMIT;
+      return offset * ID_LIMIT + id;
+    });
+    if (!packs) return undefined;
+    // Sorted packed, then unpacked in place (at a million users, every byte here counts).
+    rows.sort();
+    intents.sort();
     const kept: KeptLines = {
-      rows: new Float64Array(r), rowHi: new Uint32Array(r), rowLo: new Uint32Array(r), rowHeld: new Uint8Array(r),
-      intents: new Float64Array(n), intentHi: new Uint32Array(n), intentLo: new Uint32Array(n),
+      rows, rowHi: new Uint32Array(rows.length), rowLo: new Uint32Array(rows.length), rowHeld: new Uint8Array(rows.length),
+      intents, intentHi: new Uint32Array(intents.length), intentLo: new Uint32Array(intents.length),
     };
-    rows.subarray(0, r).sort().forEach((packed, i) => {
-      const id = packed % ID_LIMIT;
-      kept.rows[i] = (packed - id) / ID_LIMIT;
-      this.slots.fingerprintOf(id, this.scratch);
-      kept.rowHi[i] = this.scratch[0]!;
-      kept.rowLo[i] = this.scratch[1]!;
-      kept.rowHeld[i] = this.heldOf(id) === kept.rows[i]! + 1 ? 1 : 0;
-    });
-    intents.subarray(0, n).sort().forEach((packed, i) => {
-      const id = packed % ID_LIMIT;
-      kept.intents[i] = (packed - id) / ID_LIMIT;
-      this.slots.fingerprintOf(id, this.scratch);
-      kept.intentHi[i] = this.scratch[0]!;
-      kept.intentLo[i] = this.scratch[1]!;
-    });
+    const unpack = (offsets: Float64Array, hi: Uint32Array, lo: Uint32Array, held?: Uint8Array): void => {
+      for (let i = 0; i < offsets.length; i++) {
+        const id = offsets[i]! % ID_LIMIT;
+        offsets[i] = (offsets[i]! - id) / ID_LIMIT;
+        this.slots.fingerprintOf(id, this.scratch);
+        hi[i] = this.scratch[0]!;
+        lo[i] = this.scratch[1]!;
+        if (held !== undefined) held[i] = this.heldOf(id) === offsets[i]! + 1 ? 1 : 0;
+      }
+    };
+    unpack(rows, kept.rowHi, kept.rowLo, kept.rowHeld);
+    unpack(intents, kept.intentHi, kept.intentLo);
     return kept;
+  }
+
+  /** Every key's latest and held row line (each offset once) and pending intent, each as
+   * `pack(offset, id)`, unsorted, in arrays of just that size (counted first). */
+  private gatherKept(pack: (offset: number, id: number) => number): { rows: Float64Array; intents: Float64Array } {
+    let rows = new Float64Array(0);
+    let intents = new Float64Array(0);
+    for (const fill of [false, true]) {
+      let r = 0;
+      let n = 0;
+      for (let id = 0; id < this.slots.size; id++) {
+        const latest = this.latest.get(id);
+        const elsewhere = this.heldIsLatest.get(id) ? 0 : this.heldElsewhere.get(id);
+        const intent = this.intent.get(id);
+        if (latest !== 0 && fill) rows[r] = pack(latest - 1, id);
+        if (elsewhere !== 0 && fill) rows[r + (latest !== 0 ? 1 : 0)] = pack(elsewhere - 1, id);
+        if (intent !== 0 && fill) intents[n] = pack(intent - 1, id);
+        r += (latest !== 0 ? 1 : 0) + (elsewhere !== 0 ? 1 : 0);
+        n += intent !== 0 ? 1 : 0;
+      }
+      if (!fill) [rows, intents] = [new Float64Array(r), new Float64Array(n)];
+    }
+    return { rows, intents };
   }
 
   /** Keys `from` … `from + count - 1` into `into`, five numbers each (for the index file). */

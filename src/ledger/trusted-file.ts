@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { open, unlink, type FileHandle } from 'node:fs/promises';
 
-import { stampMatches, stampOf, type LedgerStamp } from './index-file.js';
+import { replaceFile, stampMatches, stampOf, type LedgerStamp } from './index-file.js';
 import { MAX_LISTED, MAX_RANGES, withinLimits, type ChangeLines, type TrustedRange } from './trusted-lines.js';
 
 // The ranges compaction may take on trust (trusted-lines.ts), kept beside the ledger
@@ -92,18 +92,9 @@ export async function saveTrusted(ledgerPath: string, ledger: FileHandle, size: 
     parts.push(bytesOf(changes.offsets), bytesOf(changes.run), bytesOf(changes.hi), bytesOf(changes.lo), bytesOf(changes.remote), uint32(names.length), names);
   }
   const body = Buffer.concat(parts);
-  const temp = `${path}.tmp`;
-  await unlink(temp).catch(() => undefined);
-  const file = await open(temp, 'wx', 0o600);
-  try {
+  await replaceFile(path, async (file) => {
     await file.write(Buffer.concat([body, createHash('sha256').update(body).digest()]));
-  } catch (error) {
-    await file.close().catch(() => undefined);
-    await unlink(temp).catch(() => undefined);
-    throw error;
-  }
-  await file.close();
-  await rename(temp, path);
+  });
 }
 
 function uint32(value: number): Buffer {
