@@ -1,5 +1,6 @@
 import { isIntentLine, isProblem, isRowLine, type IntentLine, type LedgerLine } from './lines.js';
 import { fingerprint } from '../util/fingerprint.js';
+import { Numbering } from '../util/numbering.js';
 
 // What compaction may take on trust. A compaction judges every line of the ledger (~1 s of a
 // 100 000-user compacting night, judge-lines.ts), though nearly all of them are lines this tool
@@ -73,7 +74,7 @@ export class RangeLists {
   private lo = new Uint32Array(64);
   private remote = new Uint8Array(64);
   private changeCount = 0;
-  private readonly runs = new Map<string, number>();
+  private readonly runs = new Numbering<string>();
   private full = false;
 
   special(offset: number): void {
@@ -88,11 +89,9 @@ export class RangeLists {
     if (this.changeCount === this.offsets.length) {
       [this.offsets, this.run, this.hi, this.lo, this.remote] = [grown(this.offsets), grown(this.run), grown(this.hi), grown(this.lo), grown(this.remote)];
     }
-    let n = this.runs.get(run);
-    if (n === undefined) this.runs.set(run, (n = this.runs.size));
     const at = this.changeCount++;
     this.offsets[at] = offset;
-    this.run[at] = n;
+    this.run[at] = this.runs.of(run);
     this.hi[at] = hi;
     this.lo[at] = lo;
     this.remote[at] = remote ? 1 : 0;
@@ -102,7 +101,7 @@ export class RangeLists {
   range(start: number, end: number, latestRuns: ReadonlyArray<readonly [string, string]>): TrustedRange | undefined {
     if (this.full) return undefined;
     const n = this.changeCount;
-    const changes: ChangeLines = { offsets: this.offsets.slice(0, n), run: this.run.slice(0, n), runs: [...this.runs.keys()], hi: this.hi.slice(0, n), lo: this.lo.slice(0, n), remote: this.remote.slice(0, n) };
+    const changes: ChangeLines = { offsets: this.offsets.slice(0, n), run: this.run.slice(0, n), runs: [...this.runs.values], hi: this.hi.slice(0, n), lo: this.lo.slice(0, n), remote: this.remote.slice(0, n) };
     return { start, end, specials: this.specials.slice(0, this.specialCount), changes, latestRuns };
   }
 

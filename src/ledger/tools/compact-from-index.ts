@@ -6,6 +6,7 @@ import { OffsetIndex, type KeptLines } from '../offset-index.js';
 import { RangeLists, type TrustedRange } from '../trusted-lines.js';
 import { Uint32Column } from '../../util/columns.js';
 import { fingerprint } from '../../util/fingerprint.js';
+import { Numbering } from '../../util/numbering.js';
 import { workerEntry } from '../../util/worker-entry.js';
 import type { AtomicFile } from './atomic-file.js';
 import { CHANGE, END, INDEXED, INTENT, INTENT_KEY, judgeStretch, KIND, MAX_RUNS, NEWLINE, PROBLEM, Reader, REMOTE, ROW, RUN, RUN_SHIFT, UNKNOWN, DECODE, PENDING, type ReadAt, type Stretch } from './judge-lines.js';
@@ -26,10 +27,10 @@ import { RunCensus } from './runs.js';
 // that the index and JSON.parse could disagree about it.
 //
 // Pass 1 is most of the cost (~1 s for the 400 000 lines of a 100 000-user ledger on its
-// compacting night), and the machine's other core is idle once the run is over: a ledger of at
-// least SPLIT_BYTES is judged in two halves at once, the second by a worker thread
-// (judge-lines-worker.ts), and the halves' findings joined in order, as one walk would have found
-// them. A worker that cannot start or fails leaves its half to the main thread.
+// compacting night), and the machine's other core is idle once the run is over: a ledger with at
+// least SPLIT_BYTES of work to judge (see splitPoint) is judged in two halves at once, the second
+// by a worker thread (judge-lines-worker.ts), and the halves' findings joined in order, as one
+// walk would have found them. A worker that cannot start or fails leaves its half to the main thread.
 
 const CHUNK = 4 << 20;
 /** Below this, a second thread costs about what it saves (its start, ~40 ms). */
@@ -37,7 +38,7 @@ const SPLIT_BYTES = 64 << 20;
 
 /** How pass 1 may split the file (tests make it split small files, in this thread or not). */
 export interface SplitOptions {
-  /** Files of at least this many bytes are judged in two halves. */
+  /** Files with at least this many bytes' worth to judge (see splitPoint) are judged in two halves. */
   readonly bytes: number;
   /** The second half in a worker thread (else in this one, after the first). */
   readonly worker: boolean;
@@ -65,8 +66,7 @@ class Findings {
   keyHi = new Uint32Column();
   keyLo = new Uint32Column();
   readonly census = new RunCensus();
-  readonly runNumbers = new Map<unknown, number>();
-  readonly runValues: unknown[] = [];
+  readonly runs = new Numbering<unknown>();
   readonly runOrder: unknown[] = [];
   readonly ended = new Set<unknown>();
   readonly latestRun = new Map<string, number>();
@@ -76,20 +76,10 @@ class Findings {
   /** A worker thread judged the second half. */
   worker = false;
 
-  runNumber(run: unknown): number {
-    let n = this.runNumbers.get(run);
-    if (n === undefined) {
-      n = this.runValues.length;
-      this.runNumbers.set(run, n);
-      this.runValues.push(run);
-    }
-    return n;
-  }
-
   /** Adds the next stretch's findings; false when there are too many runs to number. */
   join(stretch: Stretch, index: OffsetIndex): boolean {
     const base = this.lines;
-    const numbers = stretch.runs.map((run) => this.runNumber(run));
+    const numbers = stretch.runs.map((run) => this.runs.of(run));
     if (numbers.some((n) => n >= MAX_RUNS)) return false;
     const info = new Uint32Column(stretch.info);
     const keyHi = new Uint32Column(stretch.keyHi);
@@ -135,9 +125,10 @@ export async function rewriteFromIndex(handle: FileHandle, size: number, out: At
   // currentOutcomes), which may be a line taken on trust: judged for what it is, then, as all are.
   if (found !== undefined && found.problemLatest.size > 0 && trusted.length > 0) found = await judgeFile(handle, read, size, chunkBytes, index, split, []);
   if (found === undefined) return undefined;
-  const { info, keyHi, keyLo, runValues, runOrder, ended, latestRun, problemTargets, problemLatest, lines } = found;
-  const runNumber = (run: unknown): number => found.runNumber(run);
-  const recent = new Set(runOrder.slice(Math.max(0, runOrder.length - keepRuns)).map(runNumber));
+  const { info, keyHi, keyLo, runOrder, ended, latestRun, problemTargets, problemLatest, lines } = found;
+  const runs = found.runs;
+  const runValues = runs.values;
+  const recent = new Set(runOrder.slice(Math.max(0, runOrder.length - keepRuns)).map((run) => runs.of(run)));
   const counts = new Map(found.census.summaries().map((run) => [run.run, run.counts]));
   const outcomeKept = problemLatest.size === 0 ? new Set<number>() : await currentOutcomes(reader, problemLatest, keyHi, keyLo);
   if (outcomeKept === undefined) return undefined;

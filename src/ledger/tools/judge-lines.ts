@@ -6,6 +6,7 @@ import { scanRowKey, type RowKey } from '../scan-line.js';
 import type { TrustedRange } from '../trusted-lines.js';
 import { Uint32Column } from '../../util/columns.js';
 import { fingerprint } from '../../util/fingerprint.js';
+import { Numbering } from '../../util/numbering.js';
 import { emptyFacts, INVALID, OBJECT, walkLine, type LineFacts } from './line-facts.js';
 
 // The first pass of compaction from the index (compact-from-index.ts) over a stretch of the
@@ -119,26 +120,17 @@ export type ReadAt = (into: Buffer, at: number, length: number, position: number
 
 /**
  * Judges every line of the file's stretch [from, to) (which starts a line and ends one): undefined
- * when compaction must give up. `rows` and `intents` are the sorted offsets the index holds in
- * that stretch (latest and held row lines, pending intents); each must be the start of a line of
- * its kind.
+ * when compaction must give up. `kept` holds the sorted offsets the index holds in that stretch
+ * (latest and held row lines, pending intents), each of which must be the start of a line of its
+ * kind; lines in `trusted` ranges are taken on trust (trusted-lines.ts).
  */
 export async function judgeStretch(read: ReadAt, from: number, to: number, chunkBytes: number, kept: KeptLines, trusted: readonly TrustedRange[]): Promise<Stretch | undefined> {
   const { rows, intents } = kept;
   const info = new Uint32Column();
   const keyHi = new Uint32Column();
   const keyLo = new Uint32Column();
-  const runNumbers = new Map<unknown, number>();
-  const runs: unknown[] = [];
-  const runNumber = (run: unknown): number => {
-    let n = runNumbers.get(run);
-    if (n === undefined) {
-      n = runs.length;
-      runNumbers.set(run, n);
-      runs.push(run);
-    }
-    return n;
-  };
+  const runs = new Numbering<unknown>();
+  const runNumber = (run: unknown): number => runs.of(run);
   const marks: (RunLine | EndLine)[] = [];
   const counts = new Map<number, Map<unknown, number>>();
   const targets = new Map<number, Set<string>>();
@@ -270,7 +262,7 @@ export async function judgeStretch(read: ReadAt, from: number, to: number, chunk
   }, ranges.length === 0 ? undefined : onTrust);
   for (; r < ranges.length; r++) ended(ranges[r]!);
   if (!judged || nextRow < rows.length || nextIntent < intents.length) return undefined;
-  return { lines, info: info.toChunks(), keyHi: keyHi.toChunks(), keyLo: keyLo.toChunks(), runs, marks, counts, targets, latestRun, problemTargets, outcomeProblems };
+  return { lines, info: info.toChunks(), keyHi: keyHi.toChunks(), keyLo: keyLo.toChunks(), runs: runs.values, marks, counts, targets, latestRun, problemTargets, outcomeProblems };
 }
 
 /** The ledger's index records an intent line when its scan says `type` is "intent" with a target
